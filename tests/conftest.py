@@ -53,6 +53,25 @@ def tiny_interactions() -> pd.DataFrame:
     return df
 
 
+@pytest.fixture
+def tiny_items() -> pd.DataFrame:
+    """Catalogue for ``tiny_interactions`` (ids 100-129) plus 5 items nobody interacted with."""
+    ids = np.arange(100, 135)
+    genres = [["Comedy", "Romance"] if i < 115 else ["Action", "Sci-Fi"] for i in ids]
+    genres[-1] = ["Comedy"]
+    tags = [["funny"] if i % 3 == 0 else ["dark"] if i % 3 == 1 else [] for i in ids]
+    years = pd.array([1980 + (i % 40) for i in ids], dtype="Int64")
+    return pd.DataFrame(
+        {
+            S.ITEM_ID: ids,
+            S.TITLE: [f"Movie {i}" for i in ids],
+            S.YEAR: years,
+            S.GENRES: genres,
+            S.TAGS: tags,
+        }
+    )
+
+
 def write_file(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

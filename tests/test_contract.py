@@ -18,6 +18,17 @@ SMALL = {  # keep expensive models quick on the tiny fixture
 }
 
 
+_ITEMS: dict = {}
+
+
+@pytest.fixture(autouse=True)
+def _catalogue(tiny_items):
+    """Models that need the catalogue (content, hybrid, two-tower) get the tiny one."""
+    _ITEMS["items"] = tiny_items
+    yield
+    _ITEMS.clear()
+
+
 def make(cls, **extra):
     """Instantiate a model with small hyperparameters where it accepts them."""
     import inspect
@@ -25,8 +36,9 @@ def make(cls, **extra):
     params = inspect.signature(cls.__init__).parameters
     kwargs = {k: v for k, v in SMALL.items() if k in params}
     kwargs.update({k: v for k, v in extra.items() if k in params})
-    factory = getattr(cls, "contract_instance", None)  # models needing side data (items table)
-    return factory(**kwargs) if factory else cls(**kwargs)
+    if "items" in params:
+        kwargs["items"] = _ITEMS["items"]
+    return cls(**kwargs)
 
 
 @pytest.fixture(params=ALL_MODELS, ids=lambda c: c.__name__)
@@ -45,7 +57,8 @@ def test_shapes_ids_and_order(model_cls, tiny_interactions):
     ids, scores = model.recommend(users, k=5)
     assert ids.shape == scores.shape == (3, 5)
     assert ids.dtype.kind == "i" and scores.dtype.kind == "f"
-    assert set(np.unique(ids)) <= set(tiny_interactions[S.ITEM_ID])
+    assert set(np.unique(ids)) <= set(model.items_.ids_)  # catalogue models may add items
+    assert set(tiny_interactions[S.ITEM_ID]) <= set(model.items_.ids_)
     assert np.all(np.diff(scores, axis=1) <= 1e-12)  # best first
     for row_ids, row_scores in zip(ids, scores):  # ties go to the smaller item id
         for a in range(4):
@@ -82,7 +95,9 @@ def test_unfitted_error(model_cls):
         model.score([1], [100])
 
 
-@pytest.mark.parametrize("k, err", [(0, ValueError), (-1, ValueError), (2.5, TypeError), (10_000, ValueError)])
+@pytest.mark.parametrize(
+    "k, err", [(0, ValueError), (-1, ValueError), (2.5, TypeError), (10_000, ValueError)]
+)
 def test_bad_k(model_cls, tiny_interactions, k, err):
     model = make(model_cls).fit(tiny_interactions)
     with pytest.raises(err, match="k"):
@@ -101,7 +116,9 @@ def test_score_matches_recommend(model_cls, tiny_interactions):
     model = make(model_cls).fit(tiny_interactions)
     ids, scores = model.recommend([2, 8], k=4)
     users = np.repeat([2, 8], 4)
-    np.testing.assert_allclose(model.score(users, ids.ravel()), scores.ravel(), rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        model.score(users, ids.ravel()), scores.ravel(), rtol=1e-6, atol=1e-9
+    )
     assert np.isnan(model.score([2], [123_456])).all()
 
 

@@ -111,6 +111,10 @@ class Recommender:
         """Dense (len(user_index), n_items) scores for known users."""
         raise NotImplementedError
 
+    def _extra_item_ids(self) -> np.ndarray:
+        """Item ids to include beyond those in the interactions (content models: the catalogue)."""
+        return np.empty(0, dtype=np.int64)
+
     # ------------------------------------------------------------------ sklearn-ish helpers
     def get_params(self) -> dict:
         """Hyperparameters as given to ``__init__``."""
@@ -134,7 +138,8 @@ class Recommender:
         """Learn from interactions (user_id, item_id, optional rating/timestamp/weight)."""
         _check_interactions(interactions)
         self.users_ = Vocabulary(interactions[S.USER_ID].to_numpy())
-        self.items_ = Vocabulary(interactions[S.ITEM_ID].to_numpy())
+        item_ids = interactions[S.ITEM_ID].to_numpy()
+        self.items_ = Vocabulary(np.concatenate([item_ids, self._extra_item_ids()]))
         values = interactions[S.WEIGHT].to_numpy() if S.WEIGHT in interactions else None
         X = interaction_matrix(interactions, self.users_, self.items_, values)
         seen = X.copy()

@@ -1,0 +1,65 @@
+"""Command line: ``python -m course_utils.exercises {build,check} [NOTEBOOK ...] [options]``.
+
+``build`` regenerates ``exercises/*.ipynb`` from ``solutions/*.ipynb``; ``check`` exits with
+status 1 and lists the files when ``exercises/`` differs from what ``build`` would write.
+Default folders are ``solutions/`` and ``exercises/`` of the repository found above the
+working directory (or above this package).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from course_utils.exercises.build import (
+    MarkerError,
+    build_exercises,
+    check_exercises,
+    find_repo_root,
+)
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m course_utils.exercises",
+        description="Build exercise notebooks from solution notebooks, or check they are fresh.",
+    )
+    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        help="only these solution notebooks, e.g. 05_evaluation (default: all)",
+    )
+    parser.add_argument("--solutions", type=Path, help="folder of solution notebooks")
+    parser.add_argument("--exercises", type=Path, help="folder to write exercise notebooks to")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    args = _parse(argv)
+    try:
+        if args.solutions is None or args.exercises is None:
+            root = find_repo_root()
+            args.solutions = args.solutions or root / "solutions"
+            args.exercises = args.exercises or root / "exercises"
+        if args.command == "build":
+            for result in build_exercises(args.solutions, args.exercises, args.notebooks):
+                n = result.n_regions
+                print(f"built {result.target} ({n} solution region{'' if n == 1 else 's'})")
+            return 0
+        problems = check_exercises(args.solutions, args.exercises, args.notebooks)
+    except (MarkerError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    if problems:
+        print("exercise notebooks are out of date; run `python -m course_utils.exercises build`:")
+        print("\n".join(f"  {p}" for p in problems))
+        return 1
+    print(f"exercise notebooks in {args.exercises} are up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,163 @@
+"""Checks for the step 1 exercises (requirements and capacity planning).
+
+The learner re-derives three capacity formulas for a variant of the course platform
+(:data:`VARIANT`: 20M users, 300K requests/s at peak) and the checks compare them with
+:mod:`course_utils.capacity`:
+
+* ``cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5)`` and the machines the
+  variant needs;
+* ``remaining_budget_ms(p99_ms, stages)``: the part of a p99 target left for ranking;
+* ``embedding_memory_bytes(n, dim, dtype)``: float16 against float32 tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from course_utils import capacity
+from course_utils.exercises.checking import Case, check_answer, check_function
+from course_utils.requirements import SystemRequirements
+
+__all__ = [
+    "CORES_PER_MACHINE",
+    "CPU_MS_PER_REQUEST",
+    "MOBILE_FIXED_STAGES",
+    "MOBILE_P99_MS",
+    "VARIANT",
+    "check_cores_needed",
+    "check_embedding_memory_bytes",
+    "check_remaining_budget_ms",
+    "check_variant_machines",
+]
+
+VARIANT = SystemRequirements(n_users=20_000_000, peak_qps=300_000)
+"""The exercise scenario: a smaller catalogue of users, three times the peak load."""
+CPU_MS_PER_REQUEST = 20.0
+"""Assumed CPU time of one recommendation request (ms), as in the step 1 notebook."""
+CORES_PER_MACHINE = 32
+"""Usable cores of one serving machine."""
+MOBILE_P99_MS = 150.0
+"""The mobile team's tighter p99 target (ms)."""
+MOBILE_FIXED_STAGES = {
+    "network": 40.0,
+    "feature fetch": 15.0,
+    "retrieval": 20.0,
+    "re-ranking": 10.0,
+}
+"""Stage budgets (ms) already agreed for the mobile app; ranking gets what is left."""
+
+CORES_HINT = (
+    "busy cores = qps x (cpu_ms_per_request / 1000); divide by target_utilisation to keep "
+    "headroom. Raise ValueError when target_utilisation is not in (0, 1]."
+)
+MACHINES_HINT = (
+    "Call your cores_needed with VARIANT.peak_qps and CPU_MS_PER_REQUEST (default utilisation "
+    "0.5), then capacity.machines_needed(cores, CORES_PER_MACHINE) rounds up to whole machines."
+)
+BUDGET_HINT = (
+    "remaining = p99_ms - sum(stages.values()); raise ValueError when the stages already "
+    "exceed p99_ms (a remaining budget of exactly 0 is allowed)."
+)
+MEMORY_HINT = (
+    "bytes = n x dim x bytes per value; np.dtype(dtype).itemsize gives the bytes per value "
+    "(4 for float32, 2 for float16, 1 for int8)."
+)
+
+
+def check_cores_needed(fn: Callable) -> bool:
+    """Check a learner's ``cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5)``.
+
+    Examples
+    --------
+    >>> ok = check_cores_needed(capacity.cores_needed)  # doctest: +ELLIPSIS
+    ✅ cores_needed: passed 6 checks
+    ...
+    """
+    cases = [
+        Case(100_000, 20.0, label="course platform: 100K QPS x 20 ms at the default 50 %"),
+        Case(300_000, 20.0, target_utilisation=0.5, label="variant: 300K QPS x 20 ms"),
+        Case(300_000, 20.0, target_utilisation=0.75, label="higher utilisation -> fewer cores"),
+        Case(1_000, 2.5, target_utilisation=1.0, label="no headroom: cores = busy cores"),
+        Case(40, 5.0, label="a small service needs a fraction of a core"),
+        Case(1_000, 2.5, target_utilisation=1.5, label="utilisation above 1 -> ValueError"),
+    ]
+    return check_function(
+        fn, reference=capacity.cores_needed, cases=cases, name="cores_needed", hint=CORES_HINT
+    )
+
+
+def _variant_machines() -> int:
+    cores = capacity.cores_needed(VARIANT.peak_qps, CPU_MS_PER_REQUEST)
+    return capacity.machines_needed(cores, CORES_PER_MACHINE)
+
+
+def check_variant_machines(answer: Any) -> bool:
+    """Check the number of machines the variant needs (a number or a zero-argument function).
+
+    Examples
+    --------
+    >>> ok = check_variant_machines(lambda: 375)
+    ✅ variant machines: correct (375)
+    """
+    return check_answer(
+        answer, expected=_variant_machines(), name="variant machines", hint=MACHINES_HINT
+    )
+
+
+def check_remaining_budget_ms(fn: Callable) -> bool:
+    """Check a learner's ``remaining_budget_ms(p99_ms, stages)``.
+
+    Examples
+    --------
+    >>> ok = check_remaining_budget_ms(capacity.remaining_budget_ms)  # doctest: +ELLIPSIS
+    ✅ remaining_budget_ms: passed 5 checks
+    ...
+    """
+    web = {"network": 30.0, "feature fetch": 20.0, "retrieval": 30.0, "re-ranking": 15.0}
+    cases = [
+        Case(MOBILE_P99_MS, dict(MOBILE_FIXED_STAGES), label="mobile app: p99 150 ms"),
+        Case(200.0, web, label="web: p99 200 ms"),
+        Case(100.0, {"network": 60.0, "retrieval": 40.0}, label="exact fit -> 0 ms left"),
+        Case(80.0, {"retrieval": 12.5}, label="a single stage"),
+        Case(
+            100.0,
+            {"network": 60.0, "retrieval": 50.0},
+            label="stages exceed p99 -> ValueError",
+        ),
+    ]
+    return check_function(
+        fn,
+        reference=capacity.remaining_budget_ms,
+        cases=cases,
+        name="remaining_budget_ms",
+        hint=BUDGET_HINT,
+    )
+
+
+def check_embedding_memory_bytes(fn: Callable) -> bool:
+    """Check a learner's ``embedding_memory_bytes(n, dim, dtype="float32")``.
+
+    Examples
+    --------
+    >>> ok = check_embedding_memory_bytes(capacity.embedding_memory_bytes)  # doctest: +ELLIPSIS
+    ✅ embedding_memory_bytes: passed 6 checks
+    ...
+    """
+    cases = [
+        Case(100_000_000, 64, "float32", label="course users, float32: 25.6 GB"),
+        Case(100_000_000, 64, "float16", label="course users, float16"),
+        Case(VARIANT.n_users, 64, "float16", label="variant users, float16"),
+        Case(50_000, 64, label="items with the default dtype (float32)"),
+        Case(50_000, 128, np.float16, label="a numpy dtype object"),
+        Case(1_000, 32, "int8", label="int8 (quantised): one byte per value"),
+    ]
+    return check_function(
+        fn,
+        reference=capacity.embedding_memory_bytes,
+        cases=cases,
+        name="embedding_memory_bytes",
+        hint=MEMORY_HINT,
+    )

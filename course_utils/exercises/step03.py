@@ -1,0 +1,223 @@
+"""Checks for the step 3 exercises (data preparation).
+
+* ``per_user_train_mask(interactions, train_frac)``: the per-user temporal split as a
+  boolean train mask, checked against :mod:`course_utils.splits`;
+* ``user_history_features(interactions, cutoff)``: point-in-time user features, checked
+  against :func:`course_utils.features.user_activity`;
+* ``gini(counts)``: the Gini coefficient of item popularity, checked against
+  :func:`course_utils.features.gini`;
+* which column of :func:`suspect_item_table` leaks the future (``check_leaky_feature``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from course_utils import features, splits
+from course_utils import schema as S
+from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
+
+__all__ = [
+    "HISTORY_COLUMNS",
+    "check_gini",
+    "check_leaky_feature",
+    "check_per_user_train_mask",
+    "check_user_history_features",
+    "suspect_item_table",
+]
+
+HISTORY_COLUMNS = ["n_interactions", "mean_rating", "days_since_last"]
+
+MASK_HINT = (
+    "Sort the rows by (user_id, timestamp, item_id) (np.lexsort or DataFrame.sort_values), "
+    "number each user's rows 0, 1, 2, ... in that order (groupby(...).cumcount()), and mark "
+    "a row as train when its number is < ceil(train_frac * n_user). Return the mask in the "
+    "ORIGINAL row order. Raise ValueError unless 0 < train_frac < 1."
+)
+HISTORY_HINT = (
+    "Keep only rows with timestamp < cutoff (strictly before), then group by user_id: "
+    "n_interactions = size, mean_rating = mean of the rating (NaN ignored), "
+    "days_since_last = (cutoff - last timestamp) / pd.Timedelta(days=1). Return a DataFrame "
+    "indexed by user_id with exactly these three columns in this order."
+)
+GINI_HINT = (
+    "Sort the counts ascending as x_1 <= ... <= x_n; with i = 1..n, "
+    "G = 2 * sum(i * x_i) / (n * sum(x)) - (n + 1) / n. Equal counts give 0; one item "
+    "holding everything among n gives (n - 1) / n."
+)
+LEAK_HINT = (
+    "Recompute the item features as of the cutoff with "
+    "course_utils.features.item_features(interactions, items, cutoff) and compare each "
+    "column of the suspect table with it: the leaking column is the one that differs."
+)
+
+
+def _frame(rows) -> pd.DataFrame:
+    """Interactions from (user, item, rating, hours since 2020-01-01) tuples."""
+    df = pd.DataFrame(rows, columns=[S.USER_ID, S.ITEM_ID, S.RATING, "h"])
+    df[S.USER_ID] = df[S.USER_ID].astype(np.int64)
+    df[S.ITEM_ID] = df[S.ITEM_ID].astype(np.int64)
+    df[S.RATING] = df[S.RATING].astype(np.float64)
+    df[S.TIMESTAMP] = pd.Timestamp("2020-01-01", tz="UTC") + pd.to_timedelta(df.pop("h"), unit="h")
+    return df
+
+
+def _random_frame(seed: int, n: int = 300, n_users: int = 25) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = zip(
+        rng.integers(1, n_users + 1, n),
+        rng.integers(1, 80, n),
+        rng.choice([np.nan, 1.0, 2.5, 3.0, 4.0, 4.5, 5.0], n),
+        rng.integers(0, 24 * 90, n),
+        strict=True,
+    )
+    return _frame(list(rows))
+
+
+# --------------------------------------------------------------------------- split mask
+def _reference_mask(interactions: pd.DataFrame, train_frac: float = 0.8) -> np.ndarray:
+    splits._check_frac(train_frac)
+    return splits._per_user_mask(interactions, train_frac)
+
+
+def check_per_user_train_mask(fn: Callable) -> CheckResult:
+    """Check ``per_user_train_mask(interactions, train_frac)`` against the course split.
+
+    Examples
+    --------
+    >>> ok = check_per_user_train_mask(_reference_mask)  # doctest: +ELLIPSIS
+    ✅ per_user_train_mask: passed 7 checks
+    ...
+    """
+    cases = [
+        Case(
+            _frame(
+                [
+                    (1, 10, 4.0, 5),
+                    (1, 11, 3.0, 1),
+                    (1, 12, 5.0, 3),
+                    (1, 13, 2.0, 4),
+                    (1, 14, 1.0, 2),
+                ]
+            ),
+            0.8,
+            label="one user, rows not in time order",
+        ),  # fmt: skip
+        Case(
+            _frame([(1, 10, 4.0, 0), (2, 11, 3.0, 0), (2, 12, 5.0, 1)]),
+            0.5,
+            label="a single-interaction user keeps it in train (ceil)",
+        ),  # fmt: skip
+        Case(
+            _frame([(1, 30, 4.0, 7), (1, 20, 3.0, 7), (1, 10, 5.0, 7)]),
+            0.5,
+            label="equal timestamps: ties broken by the smaller item_id",
+        ),  # fmt: skip
+        Case(
+            _frame(
+                [
+                    (2, 1, 4.0, 9),
+                    (1, 2, 4.0, 1),
+                    (2, 3, 4.0, 2),
+                    (1, 4, 4.0, 8),
+                    (2, 5, 4.0, 4),
+                    (1, 6, 4.0, 3),
+                ]
+            ),
+            0.6,
+            label="users interleaved",
+        ),  # fmt: skip
+        Case(_random_frame(0), 0.8, label="300 random rows, 25 users (seed 0)"),
+        Case(_random_frame(1), 0.3, label="300 random rows, train_frac=0.3 (seed 1)"),
+        Case(_frame([(1, 1, 4.0, 0)]), 1.0, label="train_frac=1.0 raises ValueError"),
+    ]
+    return check_function(
+        fn, reference=_reference_mask, cases=cases, name="per_user_train_mask", hint=MASK_HINT
+    )
+
+
+# --------------------------------------------------------------------------- point in time
+def _reference_history(interactions: pd.DataFrame, cutoff) -> pd.DataFrame:
+    return features.user_activity(interactions, cutoff)[HISTORY_COLUMNS]
+
+
+def check_user_history_features(fn: Callable) -> CheckResult:
+    """Check ``user_history_features(interactions, cutoff)`` against ``features.user_activity``.
+
+    Examples
+    --------
+    >>> ok = check_user_history_features(_reference_history)  # doctest: +ELLIPSIS
+    ✅ user_history_features: passed 5 checks
+    ...
+    """
+    t = pd.Timestamp("2020-01-01", tz="UTC")
+    hand = _frame([(1, 1, 4.0, 0), (1, 2, 2.0, 24), (1, 3, 5.0, 96), (2, 1, 3.0, 12)])
+    cases = [
+        Case(hand, t + pd.Timedelta(hours=72), label="events after the cutoff are ignored"),
+        Case(hand, t + pd.Timedelta(hours=24), label="an event exactly at the cutoff is excluded"),
+        Case(
+            _frame([(1, 1, np.nan, 0), (1, 2, 4.0, 6), (3, 1, np.nan, 3), (3, 5, 1.0, 30)]),
+            t + pd.Timedelta(hours=12),
+            label="missing ratings are ignored in the mean",
+        ),  # fmt: skip
+        Case(_random_frame(2), t + pd.Timedelta(days=45), label="300 random rows (seed 2)"),
+        Case(_random_frame(3), t + pd.Timedelta(days=365), label="cutoff after all events"),
+    ]
+    return check_function(
+        fn, reference=_reference_history, cases=cases, name="user_history_features",
+        hint=HISTORY_HINT,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- Gini
+def check_gini(fn: Callable) -> CheckResult:
+    """Check ``gini(counts)`` against :func:`course_utils.features.gini`.
+
+    Examples
+    --------
+    >>> ok = check_gini(features.gini)  # doctest: +ELLIPSIS
+    ✅ gini: passed 6 checks
+    ...
+    """
+    rng = np.random.default_rng(0)
+    cases = [
+        Case(np.array([5, 5, 5, 5]), label="equal counts -> 0"),
+        Case(np.array([0, 0, 0, 10]), label="one item takes everything -> (n-1)/n"),
+        Case(np.array([3, 1]), label="two items, unsorted"),
+        Case([4, 0, 1, 9, 2], label="a plain list works too"),
+        Case(np.array([7]), label="a single item -> 0"),
+        Case(np.floor(rng.pareto(1.2, size=500) * 10), label="500 long-tailed counts (seed 0)"),
+    ]
+    return check_function(fn, reference=features.gini, cases=cases, name="gini", hint=GINI_HINT)
+
+
+# --------------------------------------------------------------------------- find the leak
+def suspect_item_table(interactions: pd.DataFrame, items: pd.DataFrame, cutoff) -> pd.DataFrame:
+    """Item features "as of ``cutoff``" built by a hurried teammate: one column leaks.
+
+    Returns the columns ``n_interactions``, ``n_recent``, ``mean_rating`` and
+    ``days_since_first`` of :func:`course_utils.features.item_features`; one of them was
+    computed on all interactions instead of those before the cutoff.
+    """
+    honest = features.item_features(interactions, items, cutoff)
+    end = interactions[S.TIMESTAMP].max() + pd.Timedelta(seconds=1)
+    everything = features.item_features(interactions, items, end)
+    table = honest[["n_interactions", "n_recent", "mean_rating", "days_since_first"]].copy()
+    table["mean_rating"] = everything["mean_rating"]
+    return table
+
+
+def check_leaky_feature(answer) -> CheckResult:
+    """Check the name of the leaking column of :func:`suspect_item_table`.
+
+    ``answer`` is the column name or a zero-argument function returning it.
+
+    Examples
+    --------
+    >>> ok = check_leaky_feature("mean_rating")
+    ✅ leaky_feature: correct ('mean_rating')
+    """
+    return check_answer(answer, expected="mean_rating", name="leaky_feature", hint=LEAK_HINT)
