@@ -206,7 +206,9 @@ def locate_movielens(data_dir: str | os.PathLike | None = None, *, download: boo
         try:
             _download(MOVIELENS_URL, zip_path)
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise DataNotFoundError(_not_found_message(tried, reason=f"download failed: {exc}"))
+            raise DataNotFoundError(
+                _not_found_message(tried, reason=f"download failed: {exc}")
+            ) from exc
         return _safe_extract(zip_path, cache)
     raise DataNotFoundError(_not_found_message(tried, reason="download=False"))
 
@@ -261,8 +263,8 @@ def _read_movielens(folder: Path) -> Dataset:
             S.GENRES: genres.str.split("|").map(lambda g: [x for x in g if x]).to_numpy(),
         }
     )
-    items[S.TAGS] = items[S.ITEM_ID].map(tag_lists).map(
-        lambda t: list(t) if isinstance(t, list) else []
+    items[S.TAGS] = (
+        items[S.ITEM_ID].map(tag_lists).map(lambda t: list(t) if isinstance(t, list) else [])
     )
 
     links_raw = pd.read_csv(folder / "links.csv", dtype={"movieId": np.int64, "imdbId": str})

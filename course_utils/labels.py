@@ -36,8 +36,10 @@ def relevance_labels(
         raise ValueError(f"watch_threshold must be in [0, 100]; got {watch_threshold}")
     if S.RATING not in interactions and S.WATCH_PCT not in interactions:
         raise ValueError("interactions needs a 'rating' or a 'watch_pct' column")
-    rating = interactions[S.RATING] if S.RATING in interactions else pd.Series(
-        np.nan, index=interactions.index
+    rating = (
+        interactions[S.RATING]
+        if S.RATING in interactions
+        else pd.Series(np.nan, index=interactions.index)
     )
     liked = rating >= rating_threshold
     if S.WATCH_PCT in interactions:

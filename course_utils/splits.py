@@ -176,9 +176,7 @@ def per_user_temporal_split(
     _check_frame(interactions)
     train_frac = _check_frac(train_frac)
     mask = _per_user_mask(interactions, train_frac)
-    return Split(
-        interactions[mask], interactions[~mask], name="per-user temporal", **split_kwargs
-    )
+    return Split(interactions[mask], interactions[~mask], name="per-user temporal", **split_kwargs)
 
 
 def random_split(
@@ -220,9 +218,7 @@ def benchmark_split(data_dir=None) -> Split:
 
     ratings = load_movielens(data_dir).interactions
     split = per_user_temporal_split(ratings, 0.8, relevance_threshold=RELEVANCE_THRESHOLD)
-    return Split(
-        split.train, split.test, name="benchmark", relevance_threshold=RELEVANCE_THRESHOLD
-    )
+    return Split(split.train, split.test, name="benchmark", relevance_threshold=RELEVANCE_THRESHOLD)
 
 
 def validation_split(train: pd.DataFrame, **split_kwargs) -> Split:

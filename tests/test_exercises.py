@@ -270,7 +270,7 @@ def test_check_function_not_attempted_returns_false_without_raising(capsys):
         # YOUR CODE HERE
         raise NotImplementedError()
 
-    assert check_function(todo, reference=_sum_sq, cases=CASES, name="sum_sq", hint="h") == False
+    assert not check_function(todo, reference=_sum_sq, cases=CASES, name="sum_sq", hint="h")
     assert capsys.readouterr().out == (
         "⏳ sum_sq: not attempted yet — fill in the cell above and re-run\n"
     )
@@ -321,14 +321,14 @@ def test_custom_compare_overrides_default(capsys):
 
 
 def test_check_answer_behaviours(capsys):
-    assert check_answer(lambda: 0.1 + 0.2, expected=0.3, name="sum") == True
+    assert check_answer(lambda: 0.1 + 0.2, expected=0.3, name="sum")
     assert capsys.readouterr().out == "✅ sum: correct (0.30000000000000004)\n"
-    assert check_answer(None, expected=0.3, name="sum") == False
+    assert not check_answer(None, expected=0.3, name="sum")
 
     def todo():
         raise NotImplementedError()
 
-    assert check_answer(todo, expected=0.3, name="sum") == False
+    assert not check_answer(todo, expected=0.3, name="sum")
     assert capsys.readouterr().out.count("⏳ sum: not attempted yet") == 2
     with pytest.raises(AssertionError, match="sum: wrong result"):
         check_answer(0.4, expected=0.3, name="sum", hint="add them")
@@ -428,5 +428,5 @@ def test_step05_checks_untouched_exercise_is_not_attempted(capsys):
         # YOUR CODE HERE
         raise NotImplementedError()
 
-    assert check_ndcg_at_k(ndcg_at_k) == False
+    assert not check_ndcg_at_k(ndcg_at_k)
     assert capsys.readouterr().out.startswith("⏳ ndcg_at_k: not attempted yet")

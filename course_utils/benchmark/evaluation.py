@@ -27,13 +27,19 @@ def run(quick: bool = False) -> None:
         table = evaluate(model, split, ks=(5, 10, 20))
         times.append(time.perf_counter() - start)
     row = table[table["k"] == 10].iloc[0]
-    print(f"benchmark protocol: {len(split.eval_users)} evaluated users, "
-          f"{len(split.candidate_items):,} candidate items")
-    print(f"popularity NDCG@10 = {row['ndcg']:.4f} (expected 0.0740), "
-          f"P@10 = {row['precision']:.4f} (expected 0.0562)")
+    print(
+        f"benchmark protocol: {len(split.eval_users)} evaluated users, "
+        f"{len(split.candidate_items):,} candidate items"
+    )
+    print(
+        f"popularity NDCG@10 = {row['ndcg']:.4f} (expected 0.0740), "
+        f"P@10 = {row['precision']:.4f} (expected 0.0562)"
+    )
     med = float(np.median(times))
-    print(f"evaluate(k=5,10,20) median {med:.3f} s over {len(times)} runs; "
-          f"target <= {TARGET_S} s -> {med / TARGET_S:.2f} of budget")
+    print(
+        f"evaluate(k=5,10,20) median {med:.3f} s over {len(times)} runs; "
+        f"target <= {TARGET_S} s -> {med / TARGET_S:.2f} of budget"
+    )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from course_utils import capacity
-from course_utils.exercises.checking import Case, check_answer, check_function
+from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
 from course_utils.requirements import SystemRequirements
 
 __all__ = [
@@ -67,7 +67,7 @@ MEMORY_HINT = (
 )
 
 
-def check_cores_needed(fn: Callable) -> bool:
+def check_cores_needed(fn: Callable) -> CheckResult:
     """Check a learner's ``cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5)``.
 
     Examples
@@ -94,7 +94,7 @@ def _variant_machines() -> int:
     return capacity.machines_needed(cores, CORES_PER_MACHINE)
 
 
-def check_variant_machines(answer: Any) -> bool:
+def check_variant_machines(answer: Any) -> CheckResult:
     """Check the number of machines the variant needs (a number or a zero-argument function).
 
     Examples
@@ -107,7 +107,7 @@ def check_variant_machines(answer: Any) -> bool:
     )
 
 
-def check_remaining_budget_ms(fn: Callable) -> bool:
+def check_remaining_budget_ms(fn: Callable) -> CheckResult:
     """Check a learner's ``remaining_budget_ms(p99_ms, stages)``.
 
     Examples
@@ -137,7 +137,7 @@ def check_remaining_budget_ms(fn: Callable) -> bool:
     )
 
 
-def check_embedding_memory_bytes(fn: Callable) -> bool:
+def check_embedding_memory_bytes(fn: Callable) -> CheckResult:
     """Check a learner's ``embedding_memory_bytes(n, dim, dtype="float32")``.
 
     Examples

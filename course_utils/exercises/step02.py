@@ -37,10 +37,18 @@ def check_label_relevant(fn: Callable) -> bool:
     cases = [
         Case(events, rating_threshold=4.0, watch_threshold=60.0, label="default thresholds"),
         Case(events, rating_threshold=3.5, watch_threshold=70.0, label="other thresholds"),
-        Case(events.assign(rating=np.nan), rating_threshold=4.0, watch_threshold=50.0,
-             label="nobody rated: watch % decides"),
-        Case(events.iloc[:4], rating_threshold=4.0, watch_threshold=0.0,
-             label="everyone rated: the rating decides, even after a full watch"),
+        Case(
+            events.assign(rating=np.nan),
+            rating_threshold=4.0,
+            watch_threshold=50.0,
+            label="nobody rated: watch % decides",
+        ),
+        Case(
+            events.iloc[:4],
+            rating_threshold=4.0,
+            watch_threshold=0.0,
+            label="everyone rated: the rating decides, even after a full watch",
+        ),
     ]
     return check_function(
         fn,
@@ -67,8 +75,11 @@ def check_positive_share(fn: Callable) -> bool:
     ratings = rng.choice(np.arange(0.5, 5.5, 0.5), size=500)
     cases = [
         Case(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.5]), label="one threshold"),
-        Case(np.array([1.0, 2.0, 3.0, 4.0]), np.array([0.0, 4.0, 4.5]),
-             label="all, one, none positive"),
+        Case(
+            np.array([1.0, 2.0, 3.0, 4.0]),
+            np.array([0.0, 4.0, 4.5]),
+            label="all, one, none positive",
+        ),
         Case(np.array([5.0, np.nan, 3.0, np.nan]), np.array([4.0]), label="NaN values ignored"),
         Case(ratings, np.arange(1.0, 5.5, 0.5), label="500 random ratings, 9 thresholds"),
     ]

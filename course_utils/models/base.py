@@ -73,10 +73,14 @@ def interaction_matrix(
 
 def _check_interactions(interactions) -> None:
     if not isinstance(interactions, pd.DataFrame):
-        raise TypeError(f"interactions must be a pandas DataFrame; got {type(interactions).__name__}")
+        raise TypeError(
+            f"interactions must be a pandas DataFrame; got {type(interactions).__name__}"
+        )
     missing = {S.USER_ID, S.ITEM_ID} - set(interactions.columns)
     if missing:
-        raise ValueError(f"interactions lacks columns {sorted(missing)}; has {list(interactions.columns)}")
+        raise ValueError(
+            f"interactions lacks columns {sorted(missing)}; has {list(interactions.columns)}"
+        )
     if len(interactions) == 0:
         raise ValueError("interactions is empty")
     for col in (S.USER_ID, S.ITEM_ID):
@@ -225,7 +229,9 @@ class Recommender:
         users = _as_ids(user_ids, "user_ids")
         items = _as_ids(item_ids, "item_ids")
         if users.shape != items.shape:
-            raise ValueError(f"user_ids and item_ids must have the same length; got {users.shape} and {items.shape}")
+            raise ValueError(
+                f"user_ids and item_ids must have the same length; got {users.shape} and {items.shape}"
+            )
         uniq, inverse = np.unique(users, return_inverse=True)
         item_pos, item_known = self.items_._lookup(items)
         out = np.full(len(users), np.nan)

@@ -90,7 +90,9 @@ class Hybrid(Recommender):
 
     def _extra_item_ids(self) -> np.ndarray:
         if not isinstance(self.items, pd.DataFrame):
-            raise TypeError(f"Hybrid needs items=<catalogue DataFrame>; got {type(self.items).__name__}")
+            raise TypeError(
+                f"Hybrid needs items=<catalogue DataFrame>; got {type(self.items).__name__}"
+            )
         return self.items[S.ITEM_ID].to_numpy(dtype=np.int64)
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
@@ -123,9 +125,10 @@ class Hybrid(Recommender):
         content = self._part(self.content_, self._content_cols, users)
         if self.weight == 0.0:
             return content
-        blended = self.weight * self._part(self.collaborative_, self._cf_cols, users) + (
-            1.0 - self.weight
-        ) * content
+        blended = (
+            self.weight * self._part(self.collaborative_, self._cf_cols, users)
+            + (1.0 - self.weight) * content
+        )
         short = self.history_length_[user_index] < self.min_history
         blended[short] = content[short]
         return blended

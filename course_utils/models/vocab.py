@@ -43,8 +43,10 @@ class Vocabulary:
                 raise TypeError(f"ids must be integers; got dtype {arr.dtype}")
         pos = np.searchsorted(self.ids_, arr)
         pos_c = np.minimum(pos, max(len(self.ids_) - 1, 0))
-        known = (pos < len(self.ids_)) & (self.ids_[pos_c] == arr) if len(self.ids_) else (
-            np.zeros(arr.shape, dtype=bool)
+        known = (
+            (pos < len(self.ids_)) & (self.ids_[pos_c] == arr)
+            if len(self.ids_)
+            else (np.zeros(arr.shape, dtype=bool))
         )
         return pos_c, known
 
