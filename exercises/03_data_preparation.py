@@ -1,0 +1,199 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/recsys-course/recsys-design-course/blob/main/exercises/03_data_preparation.ipynb)
+#
+# # Step 3 exercises · Data preparation
+#
+# You will practise: implementing the benchmark's per-user temporal split, computing a
+# user feature **as of a cutoff** without looking past it, measuring the long tail with the
+# Gini coefficient, and finding a leaking feature in a table a teammate built. Each
+# exercise ends with a check cell that tells you whether your answer is right.
+
+# %%
+# Colab setup: installs course_utils and fetches MovieLens when run on Google Colab; does nothing elsewhere.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "course_utils @ git+https://github.com/recsys-course/recsys-design-course",
+        ],
+        check=True,
+    )
+
+# %%
+import numpy as np
+import pandas as pd
+
+from course_utils import features
+from course_utils import schema as S
+from course_utils.data import load_dataset
+from course_utils.exercises.step03 import (
+    check_gini,
+    check_leaky_feature,
+    check_per_user_train_mask,
+    check_user_history_features,
+    suspect_item_table,
+)
+from course_utils.splits import benchmark_split
+
+movielens = load_dataset("movielens")
+ratings, movies = movielens.interactions, movielens.items
+print(movielens)
+
+# %% [markdown]
+# ## Exercise 1 · The per-user temporal split
+#
+# **Practise:** implementing a split protocol exactly, vectorised with pandas.
+#
+# Write `per_user_train_mask(interactions, train_frac=0.8)` returning a boolean NumPy array,
+# one value per row **in the original row order**: `True` for the rows that go to train.
+# Each user's interactions are ordered by `(timestamp, item_id)` (the item id breaks ties
+# between equal timestamps) and the first `ceil(train_frac * n)` of the user's `n`
+# interactions go to train. Raise `ValueError` unless `0 < train_frac < 1`.
+#
+# <details><summary>Hint</summary>
+#
+# `ordered = interactions.sort_values(["user_id", "timestamp", "item_id"])`;
+# `ordered.groupby("user_id").cumcount()` numbers each user's rows 0, 1, 2, ...;
+# `groupby(...)["item_id"].transform("size")` gives each row its user's `n`. Compare, then
+# bring the result back to the original order with `.reindex(interactions.index)`.
+# Floating point: `0.7 * 10` is `7.000000000000001`, whose ceiling is 8, so use
+# `np.ceil(train_frac * n - 1e-9)`.
+# </details>
+
+# %%
+def per_user_train_mask(interactions: pd.DataFrame, train_frac: float = 0.8) -> np.ndarray:
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_per_user_train_mask(per_user_train_mask)
+
+# %% [markdown]
+# Once it passes, your split reproduces the course benchmark on MovieLens:
+
+# %%
+try:
+    mask = per_user_train_mask(ratings, 0.8)
+    bench = benchmark_split()
+    print(
+        f"your split: {mask.sum():,} train / {(~mask).sum():,} test rows; "
+        f"benchmark: {len(bench.train):,} / {len(bench.test):,}"
+    )
+except NotImplementedError:
+    print("⏳ per_user_train_mask is not attempted yet")
+
+# %% [markdown]
+# ## Exercise 2 · A point-in-time user feature
+#
+# **Practise:** computing features as a feature store serves them, with no peek at the future.
+#
+# Write `user_history_features(interactions, cutoff)` returning a DataFrame indexed by
+# `user_id` with the columns `n_interactions`, `mean_rating` and `days_since_last` (in this
+# order), using **only interactions strictly before** `cutoff` (a UTC `pd.Timestamp`).
+# `mean_rating` ignores missing ratings; `days_since_last` is the time from the user's last
+# interaction before the cutoff to the cutoff, in (fractional) days. Users with no
+# interaction before the cutoff do not appear.
+#
+# <details><summary>Hint</summary>
+#
+# `past = interactions[interactions["timestamp"] < cutoff]`, then
+# `g = past.groupby("user_id")`; `g.size()`, `g["rating"].mean()` and
+# `(cutoff - g["timestamp"].max()) / pd.Timedelta(days=1)` are the three columns.
+# </details>
+
+# %%
+def user_history_features(interactions: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_user_history_features(user_history_features)
+
+# %% [markdown]
+# ## Exercise 3 · The Gini coefficient of popularity
+#
+# **Practise:** quantifying the long tail with one number.
+#
+# Write `gini(counts)` for a 1-D array (or list) of non-negative interaction counts per
+# item. With the counts sorted ascending, `x_1 <= ... <= x_n`:
+#
+# $$G = \frac{2 \sum_{i=1}^{n} i\, x_i}{n \sum_i x_i} - \frac{n + 1}{n}$$
+#
+# It is 0 when every item is equally popular and approaches 1 when one item takes everything.
+#
+# <details><summary>Hint</summary>
+#
+# `x = np.sort(np.asarray(counts, dtype=float))`, `i = np.arange(1, len(x) + 1)`; the rest
+# is the formula. Return a plain `float`.
+# </details>
+
+# %%
+def gini(counts) -> float:
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_gini(gini)
+
+# %% [markdown]
+# ## Exercise 4 · Find the leaking feature
+#
+# **Practise:** auditing a feature table for point-in-time correctness.
+#
+# A teammate built item features "as of" the cutoff below for a model trained on the
+# ratings before it. One column was computed on **all** ratings, including those after the
+# cutoff. Write `leaky_feature()` so that it returns that column's name, found with code
+# (not by reading the package source).
+#
+# <details><summary>Hint</summary>
+#
+# Recompute the same columns with `features.item_features(ratings, movies, cutoff)`: it only
+# uses ratings before the cutoff. Compare column by column (mind the NaNs:
+# `np.allclose(a, b, equal_nan=True)`) and return the name of the one that differs.
+# </details>
+
+# %%
+cutoff = ratings[S.TIMESTAMP].quantile(0.8)
+suspect = suspect_item_table(ratings, movies, cutoff)
+print(f"cutoff {cutoff:%Y-%m-%d}")
+suspect.head()
+
+
+# %%
+def leaky_feature() -> str:
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_leaky_feature(leaky_feature)
+
+# %% [markdown]
+# ## Exercise 5 · Choose a split for the platform (written)
+#
+# **Practise:** arguing for an evaluation protocol and naming what it leaks.
+#
+# On the streaming platform events arrive continuously and every user is active for months.
+# Which split would you use to compare two retrieval models offline, why, and what could
+# still leak into it? Answer in 3-5 sentences.
+#
+# <details><summary>Hint</summary>
+#
+# Think about what the model will face online: it is trained up to some day and then serves
+# the following days. Then look for information that exists in your training data but would
+# not exist at serving time (features, catalogue, popularity).
+# </details>
+
+# %% [markdown]
+# YOUR ANSWER HERE
