@@ -147,6 +147,9 @@ def build_notebook(source: Path, target: Path, label: str | None = None) -> Buil
     text = nbformat.writes(nb)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes((text if text.endswith("\n") else text + "\n").encode("utf-8"))
+    from course_utils.notebooks import write_pair  # the jupytext .py twin, like every notebook
+
+    write_pair(target)
     return BuildResult(source=source, target=target, n_regions=n_regions)
 
 
