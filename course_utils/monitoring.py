@@ -754,7 +754,8 @@ def summarize(
     -------
     DataFrame indexed by window start (``window``, UTC) with ``request_count``,
     ``error_rate``, ``latency_<stage>_ms_p<q>`` (stages and ``total``), ``share_<source>``
-    (always including ``share_cold_start``), ``n_items_mean`` and, when items were logged,
+    (always including ``share_cold_start``, which pools every source named ``cold_start``
+    or ``cold_start_<path>``), ``n_items_mean`` and, when items were logged,
     ``n_distinct_items`` plus the optional ``coverage``, ``popularity_mean``, ``ild_mean``
     and ``psi_<column>``.
 
@@ -794,7 +795,12 @@ def summarize(
     mix = mix.reshape(n_windows, n_src)
     names = sorted({*map(str, source_names), COLD_START_SOURCE})
     for name in names:
-        hits = [i for i, s in enumerate(source_names) if str(s) == name]
+        # share_cold_start pools every cold-start path ("cold_start_popularity", ...)
+        hits = [
+            i
+            for i, s in enumerate(source_names)
+            if str(s) == name or (name == COLD_START_SOURCE and str(s).startswith(name + "_"))
+        ]
         with np.errstate(invalid="ignore", divide="ignore"):
             out[f"share_{name}"] = mix[:, hits].sum(axis=1) / count
     with np.errstate(invalid="ignore", divide="ignore"):

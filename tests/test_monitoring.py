@@ -695,3 +695,23 @@ def test_detect_change_day():
         detect_change_day([0.1], 0.05)
     with pytest.raises(ValueError, match="direction"):
         detect_change_day(s, 0.1, direction="=")
+
+
+def test_cold_start_share_pools_every_cold_start_path():
+    from course_utils.monitoring import RequestLog, summarize
+
+    log = RequestLog()
+    for i, source in enumerate(
+        ["personalised", "cold_start_popularity", "cold_start_content", "personalised"]
+    ):
+        log.record(
+            timestamp=pd.Timestamp("2024-01-01", tz="UTC") + pd.Timedelta(minutes=i),
+            user_id=i,
+            source=source,
+            stage_ms={"retrieval": 1.0},
+            model_version="v1",
+            n_items=10,
+        )
+    row = summarize(log, "1D").iloc[0]
+    assert row["share_cold_start"] == pytest.approx(0.5)
+    assert row["share_cold_start_content"] == pytest.approx(0.25)
