@@ -86,10 +86,28 @@ def test_ease_model_scores_are_x_times_b_on_ratings_or_binary():
     df = _frame(X, ratings)
     users = np.arange(X.shape[0]) + 100
     R = X * ratings
-    rated = EASE(regularization=10.0).fit(df)
-    np.testing.assert_allclose(rated.score_matrix(users), R @ ease_weights(R.T @ R, 10.0))
-    binary = EASE(regularization=10.0, use_ratings=False).fit(df)
-    np.testing.assert_allclose(binary.score_matrix(users), X @ ease_weights(X.T @ X, 10.0))
+    rated = EASE(regularization=10.0, min_item_count=1).fit(df)
+    tol = {"rtol": 1e-4, "atol": 1e-5}  # the model inverts in float32
+    np.testing.assert_allclose(rated.score_matrix(users), R @ ease_weights(R.T @ R, 10.0), **tol)
+    binary = EASE(regularization=10.0, use_ratings=False, min_item_count=1).fit(df)
+    np.testing.assert_allclose(binary.score_matrix(users), X @ ease_weights(X.T @ X, 10.0), **tol)
+
+
+def test_ease_min_item_count_drops_rare_items_from_the_regression():
+    X = _random_binary(seed=4)
+    X[:, :3] = 0.0
+    X[:2, 0] = X[0, 1] = X[:5, 2] = 1.0  # items 0 and 1 are rare, item 2 is not
+    df = _frame(X, np.ones_like(X))
+    model = EASE(regularization=5.0, use_ratings=False, min_item_count=3).fit(df)
+    counts = X.sum(axis=0)
+    keep = np.flatnonzero(counts >= 3)
+    assert 0 < keep.size < X.shape[1]
+    dropped = np.setdiff1d(np.arange(X.shape[1]), keep)
+    assert not model.weights_[dropped].any() and not model.weights_[:, dropped].any()
+    expected = ease_weights(X[:, keep].T @ X[:, keep], 5.0)
+    np.testing.assert_allclose(model.weights_[np.ix_(keep, keep)], expected, rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="min_item_count must be >= 1; got 0"):
+        EASE(min_item_count=0).fit(df)
 
 
 # --------------------------------------------------------------------------- PureSVD
