@@ -430,3 +430,16 @@ def test_step05_checks_untouched_exercise_is_not_attempted(capsys):
 
     assert not check_ndcg_at_k(ndcg_at_k)
     assert capsys.readouterr().out.startswith("⏳ ndcg_at_k: not attempted yet")
+
+
+def test_failing_check_shows_a_series(capsys):
+    import pandas as pd
+
+    with pytest.raises(AssertionError):
+        check_function(
+            lambda n: pd.Series(range(n)) + 1,
+            reference=lambda n: pd.Series(range(n)),
+            cases=[Case(3)],
+            name="series",
+        )
+    assert "Series of shape (3,)" in capsys.readouterr().out

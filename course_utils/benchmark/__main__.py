@@ -19,6 +19,7 @@ SECTIONS = (
     "two_stage",  # the ranking stage (step 4b)
     "serving",  # latency, capacity and scaling (step 6)
     "monitoring",  # log summaries (step 7)
+    "results",  # the README's headline table: every model, NDCG@10 with its interval
 )
 
 

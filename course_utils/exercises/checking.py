@@ -152,7 +152,10 @@ def short_repr(value: Any, limit: int = _MAX_REPR) -> str:
 def _show(value: Any) -> str:
     """Possibly multi-line rendering used for expected/received values."""
     if isinstance(value, (pd.DataFrame, pd.Series)):
-        table = value.to_string(max_rows=10, max_cols=8)
+        if isinstance(value, pd.DataFrame):
+            table = value.to_string(max_rows=10, max_cols=8)
+        else:  # Series.to_string has no max_cols
+            table = value.to_string(max_rows=10)
         return f"{type(value).__name__} of shape {value.shape}\n" + table
     text = short_repr(value, limit=400)
     if isinstance(value, np.ndarray):
