@@ -61,6 +61,17 @@ class Hybrid(Recommender):
     content_kwargs : dict, optional
         Hyperparameters for the :class:`ContentBased` part.
 
+    Notes
+    -----
+    Defaults were chosen on the MovieLens validation split (each user's last 20 % of
+    train). Blend weight, NDCG@10: 0.9 -> 0.1187, 0.97 -> 0.1227, 0.99 -> 0.1237,
+    0.995 -> 0.1245, 1.0 (EASE alone) -> 0.1241: on MovieLens the genre/tag content is a
+    weak signal and only helps as a tie-breaker. Switching short histories to content did
+    not pay either: with 150 validation users truncated to 1, 3 and 5 items, EASE scored
+    0.042 / 0.074 / 0.078 and content 0.013 / 0.009 / 0.015, so ``min_history`` defaults
+    to 0 (no switch). The switch exists for catalogues whose metadata is richer, or for
+    new *items*, which only content can score.
+
     Examples
     --------
     >>> from course_utils.models import Popularity
@@ -78,8 +89,8 @@ class Hybrid(Recommender):
         *,
         items: pd.DataFrame | None = None,
         collaborative: Recommender | None = None,
-        weight: float = 0.9,
-        min_history: int = 3,
+        weight: float = 0.995,
+        min_history: int = 0,
         content_kwargs: dict | None = None,
     ) -> None:
         self.items = items
