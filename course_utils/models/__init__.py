@@ -12,9 +12,10 @@ from course_utils.models.ease import EASE
 from course_utils.models.hybrid import Hybrid
 from course_utils.models.knn import ItemKNN
 from course_utils.models.svd import PureSVD
+from course_utils.models.two_stage import TwoStage
 from course_utils.models.two_tower import TwoTower
 from course_utils.models.vocab import Vocabulary
 
-ALL_MODELS: list[type[Recommender]] = [Popularity, Random, PureSVD, ALS, EASE, ItemKNN, ContentBased, Hybrid, TwoTower]
+ALL_MODELS: list[type[Recommender]] = [Popularity, Random, PureSVD, ALS, EASE, ItemKNN, ContentBased, Hybrid, TwoTower, TwoStage]
 
-__all__ = ["NotFittedError", "Recommender", "Vocabulary", "top_k", "Popularity", "Random", "PureSVD", "ALS", "EASE", "ItemKNN", "ContentBased", "Hybrid", "TwoTower", "ALL_MODELS"]
+__all__ = ["NotFittedError", "Recommender", "Vocabulary", "top_k", "Popularity", "Random", "PureSVD", "ALS", "EASE", "ItemKNN", "ContentBased", "Hybrid", "TwoTower", "TwoStage", "ALL_MODELS"]
