@@ -1,17 +1,3 @@
-# ---
-# jupyter:
-#   jupytext:
-#     text_representation:
-#       extension: .py
-#       format_name: percent
-#       format_version: '1.3'
-#       jupytext_version: 1.19.6
-#   kernelspec:
-#     display_name: Python 3 (ipykernel)
-#     language: python
-#     name: python3
-# ---
-
 # %% [markdown]
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/recsys-course/recsys-design-course/blob/main/notebooks/02_problem_framing.ipynb)
 #
@@ -36,8 +22,14 @@ if "google.colab" in sys.modules:
     import subprocess
 
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q",
-         "course_utils @ git+https://github.com/recsys-course/recsys-design-course"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "course_utils @ git+https://github.com/recsys-course/recsys-design-course",
+        ],
         check=True,
     )
 
@@ -139,8 +131,10 @@ print(summary.round(3).to_string())
 labels = relevance_labels(synthetic.interactions, rating_threshold=4.0, watch_threshold=60.0)
 rated = synthetic.interactions[S.RATING].notna()
 print(f"synthetic events: {len(labels):,}; rated: {rated.mean():.1%}")
-print(f"positive share: {labels.mean():.3f} "
-      f"(rated events {labels[rated].mean():.3f}, unrated {labels[~rated].mean():.3f})")
+print(
+    f"positive share: {labels.mean():.3f} "
+    f"(rated events {labels[rated].mean():.3f}, unrated {labels[~rated].mean():.3f})"
+)
 
 # %% [markdown]
 # How does the threshold change the positive share and the set of titles that ever get a
@@ -162,8 +156,12 @@ for ax, curve, label, n_items in [
     (axes[1], rating_curve, "rating threshold (MovieLens)", movielens.items.shape[0]),
 ]:
     ax.plot(curve["threshold"], curve["positive_share"], "o-", label="positive share of events")
-    ax.plot(curve["threshold"], curve["positive_items"] / n_items, "s--",
-            label="share of titles with a positive")
+    ax.plot(
+        curve["threshold"],
+        curve["positive_items"] / n_items,
+        "s--",
+        label="share of titles with a positive",
+    )
     ax.set_xlabel(label)
     ax.set_ylim(0, 1.05)
     ax.grid(alpha=0.3)
@@ -174,10 +172,12 @@ plt.show()
 # %%
 ml_at_4 = rating_curve.set_index("threshold").loc[4.0]
 mean_rating = movielens.interactions[S.RATING].mean()
-print(f"MovieLens mean rating {mean_rating:.2f}; at >= 4.0: "
-      f"{ml_at_4['positive_share']:.1%} of ratings positive, "
-      f"{ml_at_4['positive_items']:.0f} titles and {ml_at_4['positive_users']:.0f} users "
-      "with a positive")
+print(
+    f"MovieLens mean rating {mean_rating:.2f}; at >= 4.0: "
+    f"{ml_at_4['positive_share']:.1%} of ratings positive, "
+    f"{ml_at_4['positive_items']:.0f} titles and {ml_at_4['positive_users']:.0f} users "
+    "with a positive"
+)
 
 # %% [markdown]
 # **Why the benchmark uses rating ≥ 4.** The mean rating sits between 3 and 4, so 4 and

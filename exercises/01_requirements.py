@@ -1,0 +1,222 @@
+# %% [markdown]
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](https://colab.research.google.com/github/recsys-course/recsys-design-course/blob/main/exercises/01_requirements.ipynb)
+#
+# # Step 1 exercises: capacity planning for a variant platform
+#
+# **What you practise**
+#
+# * turning requirements into resources with one line of arithmetic each: CPU cores and
+#   machines from the peak load, the part of a p99 latency target left for ranking, and the
+#   memory of an embedding table at two precisions;
+# * checking your inputs the way the course package does (a clear `ValueError` instead of a
+#   silently wrong number);
+# * reading which requirement drives which cost.
+#
+# **How to work.** Fill in the code between the lines marked `# YOUR CODE HERE` and run
+# the check cell below it. A check prints ✅ when your function agrees with the course's
+# reference implementation (`course_utils.capacity`) on several inputs, ⏳ while the
+# exercise is untouched, and ❌ with the failing input, the expected and the received
+# value and a hint otherwise. Each exercise has a hint you can unfold.
+
+# %%
+# Colab setup: installs course_utils and fetches MovieLens when run on Google Colab; does nothing elsewhere.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "course_utils @ git+https://github.com/recsys-course/recsys-design-course",
+        ],
+        check=True,
+    )
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+
+from course_utils.capacity import LatencyBudget, format_bytes, machines_needed
+from course_utils.exercises.step01 import (
+    CORES_PER_MACHINE,
+    CPU_MS_PER_REQUEST,
+    MOBILE_FIXED_STAGES,
+    MOBILE_P99_MS,
+    VARIANT,
+    check_cores_needed,
+    check_embedding_memory_bytes,
+    check_remaining_budget_ms,
+    check_variant_machines,
+)
+
+plt.rcParams["figure.dpi"] = 80
+
+# %% [markdown]
+# ## The scenario
+#
+# A second platform asks for the same recommender: a regional service with fewer members
+# but a much sharper evening peak. Everything else — catalogue, latency, freshness and
+# availability targets — stays as in the step 1 notebook. The requirements object prints
+# the agreed numbers, and the assumptions of the notebook carry over:
+
+# %%
+print(VARIANT)
+print(f"\nassumed CPU time per request: {CPU_MS_PER_REQUEST:g} ms")
+print(f"cores per machine:            {CORES_PER_MACHINE}")
+
+# %% [markdown]
+# ## Exercise 1: cores and machines for the variant
+#
+# Implement `cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5)`:
+#
+# * each request keeps one core busy for `cpu_ms_per_request` milliseconds;
+# * the cores run at `target_utilisation` on average, so you provision more than the busy
+#   cores (headroom for bursts, a lost zone and queueing);
+# * return the (fractional) number of cores;
+# * raise `ValueError` when `target_utilisation` is not in (0, 1].
+#
+# <details><summary>Hint</summary>
+#
+# Requests per second times CPU-*seconds* per request is the number of cores busy at every
+# instant. Dividing by the utilisation gives the cores to provision: at 50 % utilisation,
+# twice the busy cores. Watch the units: the CPU time is given in milliseconds.
+#
+# </details>
+
+# %%
+def cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5):
+    """CPU cores to provision for `qps` requests per second."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+_ = check_cores_needed(cores_needed)
+
+# %% [markdown]
+# Now use your function for the variant: how many machines of `CORES_PER_MACHINE` cores
+# does its peak load need at `CPU_MS_PER_REQUEST` and the default utilisation? Round up
+# with `machines_needed(cores, cores_per_machine)` from `course_utils.capacity`. Write the
+# computation inside `variant_machines()` so that the check can call it.
+#
+# <details><summary>Hint</summary>
+#
+# `VARIANT.peak_qps` is the load. The number of users does not appear in this calculation
+# at all — compute scales with requests, not with accounts.
+#
+# </details>
+
+# %%
+def variant_machines():
+    """Machines the variant platform needs at its peak."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+_ = check_variant_machines(variant_machines)
+
+# %% [markdown]
+# ## Exercise 2: a latency budget for the mobile app
+#
+# The mobile team wants a tighter p99 than the web page. Network, feature fetch, retrieval
+# and re-ranking budgets are already agreed (printed below); ranking gets whatever is left.
+#
+# Implement `remaining_budget_ms(p99_ms, stages)`:
+#
+# * `stages` maps stage names to their budgets in milliseconds;
+# * return how many milliseconds of `p99_ms` are left after all the stages;
+# * raise `ValueError` when the stages already exceed `p99_ms` (exactly 0 left is fine).
+#
+# <details><summary>Hint</summary>
+#
+# `sum(stages.values())` is the time already allocated. A negative remainder must not be
+# returned: it would let a later stage believe it has a budget. Say in the error message
+# what the stages add up to and what the target is.
+#
+# </details>
+
+# %%
+print(f"mobile p99 target: {MOBILE_P99_MS:g} ms")
+for stage, ms in MOBILE_FIXED_STAGES.items():
+    print(f"  {stage:<14} {ms:g} ms")
+
+
+# %%
+def remaining_budget_ms(p99_ms, stages):
+    """Milliseconds of the p99 target left after the given stages."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+_ = check_remaining_budget_ms(remaining_budget_ms)
+
+# %% [markdown]
+# With a working function, the ranking budget, the number of candidates a ranker costing
+# 100 µs per candidate can afford, and the full budget drawn by the course package (which
+# validates the plan again):
+
+# %%
+RANK_US_PER_CANDIDATE = 100
+try:
+    ranking_ms = remaining_budget_ms(MOBILE_P99_MS, MOBILE_FIXED_STAGES)
+except NotImplementedError:
+    print("complete exercise 2 first")
+else:
+    affordable = int(ranking_ms * 1000) // RANK_US_PER_CANDIDATE  # integer µs: no float floor trap
+    print(f"ranking budget: {ranking_ms:g} ms")
+    print(f"candidates at {RANK_US_PER_CANDIDATE} µs each: at most {affordable:,}")
+    mobile = LatencyBudget({**MOBILE_FIXED_STAGES, "ranking": ranking_ms}, p99_ms=MOBILE_P99_MS)
+    ax = mobile.plot()
+    ax.set_title("Mobile latency budget")
+    plt.show()
+
+# %% [markdown]
+# ## Exercise 3: embedding memory at float16 and float32
+#
+# Implement `embedding_memory_bytes(n, dim, dtype="float32")`: the bytes of an `n x dim`
+# table whose values have type `dtype` (a string such as `"float16"` or a numpy dtype).
+# Then compare the variant's user table at both precisions.
+#
+# <details><summary>Hint</summary>
+#
+# `np.dtype(dtype).itemsize` is the number of bytes per value: 4 for float32, 2 for
+# float16, 1 for int8. Multiply by the number of values.
+#
+# </details>
+
+# %%
+def embedding_memory_bytes(n, dim, dtype="float32"):
+    """Bytes of an n x dim embedding table of the given dtype."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+_ = check_embedding_memory_bytes(embedding_memory_bytes)
+
+# %%
+EMBEDDING_DIM = 64
+try:
+    for dtype in ["float32", "float16"]:
+        size = embedding_memory_bytes(VARIANT.n_users, EMBEDDING_DIM, dtype)
+        print(f"variant user table, {dtype}: {format_bytes(size)}")
+except NotImplementedError:
+    print("complete exercise 3 first")
+for dtype in [np.float32, np.float16]:
+    print(f"{np.dtype(dtype).name} keeps about {np.finfo(dtype).precision} significant digits")
+
+# %% [markdown]
+# ## Exercise 4 (written): which requirement drives which cost?
+#
+# Compared with the course platform, the variant has fewer users and a higher peak load.
+# In three or four sentences: which of the estimates above changed, in which direction,
+# and why? What does float16 cost you in exchange for the memory it saves?
+#
+# YOUR ANSWER HERE
