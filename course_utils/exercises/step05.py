@@ -1,8 +1,13 @@
-"""Checks for the step 5 exercises (evaluation): ``precision_at_k`` and ``ndcg_at_k``.
+"""Checks for the step 5 exercises (evaluation, offline and online).
 
-The learner's functions are compared with :mod:`course_utils.metrics` on hand-made hit
-matrices (``hits[u, i]`` is True when user ``u``'s item at rank ``i`` is relevant) and on
-a random batch of users.
+* ``precision_at_k`` and ``ndcg_at_k`` are compared with :mod:`course_utils.metrics` on
+  hand-made hit matrices (``hits[u, i]`` is True when user ``u``'s item at rank ``i`` is
+  relevant) and on a random batch of users;
+* ``bootstrap_ci`` with :func:`course_utils.evaluation.bootstrap_ci` (same random procedure,
+  so the intervals agree exactly);
+* ``sample_size_two_proportions`` with :func:`course_utils.abtest.sample_size_two_proportions`;
+* ``peeking_false_positive_rate`` with :func:`course_utils.abtest.simulate_peeking`, within a
+  tolerance (two independent simulations of 20,000 A/A tests differ by chance).
 """
 
 from __future__ import annotations
@@ -11,10 +16,16 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils import metrics
+from course_utils import abtest, evaluation, metrics
 from course_utils.exercises.checking import Case, check_function
 
-__all__ = ["check_ndcg_at_k", "check_precision_at_k"]
+__all__ = [
+    "check_bootstrap_ci",
+    "check_ndcg_at_k",
+    "check_peeking_false_positive_rate",
+    "check_precision_at_k",
+    "check_sample_size_two_proportions",
+]
 
 T, F = True, False
 
@@ -27,6 +38,27 @@ NDCG_HINT = (
     "DCG@k = sum over ranks i < k of hits[i] / log2(i + 2); the ideal DCG puts "
     "min(k, n_relevant) hits at the top; NDCG = DCG / ideal DCG, and 0 for users with "
     "n_relevant == 0 (avoid dividing by zero). A 1-D hits gives one number; k < 1 -> ValueError."
+)
+
+
+BOOTSTRAP_HINT = (
+    "rng = np.random.default_rng(seed); idx = rng.integers(0, n, size=(n_boot, n)) draws all "
+    "resamples in one call (row b = the user indices of resample b); means = values[idx].mean("
+    "axis=1); return the 2.5 % and 97.5 % quantiles of means with np.quantile (default linear "
+    "interpolation) as two floats. Drawing row by row or with another function changes the numbers."
+)
+SAMPLE_SIZE_HINT = (
+    "p_b = p_a * (1 + relative_lift), p_bar = (p_a + p_b) / 2; z_crit = norm.ppf(1 - alpha / 2), "
+    "z_power = norm.ppf(power); n = (z_crit * sqrt(2 p_bar (1 - p_bar)) + z_power * "
+    "sqrt(p_a (1 - p_a) + p_b (1 - p_b)))**2 / (p_b - p_a)**2, rounded UP with math.ceil to an "
+    "int (users per arm). Raise ValueError when p_b is not strictly between 0 and 1."
+)
+PEEKING_HINT = (
+    "Draw rng.binomial(users_per_day_per_arm, p, size=(n_sims, n_days)) for each arm and "
+    "cumsum along axis=1 to get running conversions; users so far = users_per_day_per_arm * "
+    "(day + 1). The pooled z at every look is (p_B - p_A) / sqrt(p (1 - p) (2 / n)) with "
+    "p = pooled rate; a test is a false positive if |z| > norm.ppf(1 - alpha / 2) at ANY look "
+    "(.any(axis=1)); return the mean of that boolean as a float."
 )
 
 
@@ -106,4 +138,116 @@ def check_ndcg_at_k(fn: Callable) -> bool:
     ]
     return check_function(
         fn, reference=metrics.ndcg_at_k, cases=cases, name="ndcg_at_k", hint=NDCG_HINT
+    )
+
+
+# --------------------------------------------------------------------------- online
+def _bootstrap_reference(values, n_boot, seed):
+    return evaluation.bootstrap_ci(values, n_boot=n_boot, random_state=seed)
+
+
+def check_bootstrap_ci(fn: Callable) -> bool:
+    """Check a learner's ``bootstrap_ci(values, n_boot, seed)`` against the course's.
+
+    The exercise fixes the random procedure (one ``rng.integers(0, n, size=(n_boot, n))``
+    call), so the intervals must agree to floating-point precision. Every case keeps
+    ``n * n_boot`` small enough for :func:`course_utils.evaluation.bootstrap_ci` to draw
+    its indices in one call too.
+
+    Examples
+    --------
+    >>> ok = check_bootstrap_ci(_bootstrap_reference)  # doctest: +ELLIPSIS
+    ✅ bootstrap_ci: passed 5 checks
+    ...
+    """
+    rng = np.random.default_rng(5)
+    ndcg_like = np.where(rng.random(591) < 0.55, 0.0, rng.beta(2, 5, size=591))
+    cases = [
+        Case(np.r_[np.zeros(50), np.ones(50)], 1000, 0, label="100 users, half 0 half 1, seed 0"),
+        Case(ndcg_like, 2000, 42, label="591 NDCG-like values (many zeros), seed 42"),
+        Case(ndcg_like, 2000, 7, label="the same values with seed 7: another interval"),
+        Case(np.array([0.2, 0.4, 0.1, 0.9, 0.0]), 500, 3, label="five users, 500 resamples"),
+        Case(np.full(30, 0.25), 300, 1, label="constant values: the interval is one point"),
+    ]
+    return check_function(
+        fn, reference=_bootstrap_reference, cases=cases, name="bootstrap_ci", hint=BOOTSTRAP_HINT
+    )
+
+
+def _sample_size_reference(p_baseline, relative_lift, alpha=0.05, power=0.8):
+    return abtest.sample_size_two_proportions(
+        p_baseline, relative_lift=relative_lift, alpha=alpha, power=power
+    )
+
+
+def check_sample_size_two_proportions(fn: Callable) -> bool:
+    """Check ``sample_size_two_proportions(p_baseline, relative_lift, alpha, power)``.
+
+    Examples
+    --------
+    >>> ok = check_sample_size_two_proportions(_sample_size_reference)  # doctest: +ELLIPSIS
+    ✅ sample_size_two_proportions: passed 7 checks
+    ...
+    """
+    cases = [
+        Case(0.10, 0.10, label="CTR 10 %, +10 % relative lift"),
+        Case(0.10, 0.05, label="half the lift needs about four times the users"),
+        Case(0.02, 0.10, label="a rare event (2 %) needs many more users"),
+        Case(0.30, -0.05, label="a decrease (-5 %) is detected like an increase"),
+        Case(0.10, 0.10, alpha=0.01, power=0.9, label="stricter alpha and higher power"),
+        Case(0.50, 0.50, label="a large effect needs few users"),
+        Case(0.60, 1.0, label="p_b = 1.2 is not a rate: ValueError"),
+    ]
+    return check_function(
+        fn,
+        reference=_sample_size_reference,
+        cases=cases,
+        name="sample_size_two_proportions",
+        hint=SAMPLE_SIZE_HINT,
+    )
+
+
+PEEKING_TOLERANCE = 0.015
+"""Absolute tolerance: about 3.5 standard errors of the difference of two 20,000-test runs."""
+
+
+def _rates_close(expected, got) -> bool:
+    try:
+        got = float(got)
+    except (TypeError, ValueError):
+        return False
+    return 0.0 <= got <= 1.0 and abs(got - float(expected)) <= PEEKING_TOLERANCE
+
+
+def _peeking_reference(n_sims, n_days, users_per_day_per_arm, p, alpha=0.05, seed=0):
+    return abtest.simulate_peeking(
+        n_sims, n_days, users_per_day_per_arm, p, alpha=alpha, random_state=seed
+    )
+
+
+def check_peeking_false_positive_rate(fn: Callable) -> bool:
+    """Check ``peeking_false_positive_rate(n_sims, n_days, users_per_day_per_arm, p, alpha, seed)``.
+
+    The learner's simulation and :func:`course_utils.abtest.simulate_peeking` use different
+    random draws, so the rates must agree within ``PEEKING_TOLERANCE`` (0.015).
+
+    Examples
+    --------
+    >>> ok = check_peeking_false_positive_rate(_peeking_reference)  # doctest: +ELLIPSIS
+    ✅ peeking_false_positive_rate: passed 4 checks
+    ...
+    """
+    cases = [
+        Case(20_000, 14, 1000, 0.10, label="14 daily looks at a 10 % CTR A/A test"),
+        Case(20_000, 1, 1000, 0.10, label="one look only: the rate is alpha"),
+        Case(20_000, 5, 500, 0.30, seed=1, label="5 looks, CTR 30 %, seed 1"),
+        Case(20_000, 10, 1000, 0.10, alpha=0.01, label="10 looks at alpha = 0.01"),
+    ]
+    return check_function(
+        fn,
+        reference=_peeking_reference,
+        cases=cases,
+        name="peeking_false_positive_rate",
+        hint=PEEKING_HINT,
+        compare=_rates_close,
     )
