@@ -1,0 +1,159 @@
+"""Checks for the step 6 exercises (deployment and serving).
+
+* ``mmr_rerank(scores, item_vectors, k, lambda_)``: diversity re-ranking by maximal
+  marginal relevance, checked against :func:`course_utils.serving.mmr_rerank`;
+* ``stage_percentiles(latencies, q)``: per-stage latency percentiles of a request log,
+  checked against pandas' ``DataFrame.quantile``;
+* ``route_request(is_known, n_history, min_history)``: the cold-start routing rule,
+  checked against :func:`course_utils.serving.route_request`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from course_utils.exercises.checking import Case, CheckResult, check_function
+from course_utils.serving import rerank, service
+
+__all__ = ["check_mmr_rerank", "check_route_request", "check_stage_percentiles"]
+
+MMR_HINT = (
+    "Normalise the item vectors to unit length (leave zero vectors at zero) so that "
+    "sim = unit @ unit.T is the cosine. Keep `redundancy` = max similarity to the items "
+    "chosen so far (zeros at the start). At each of the k steps pick "
+    "argmax(lambda_ * scores - (1 - lambda_) * redundancy) among the items not yet chosen "
+    "(np.argmax returns the smallest index on ties), then update "
+    "redundancy = np.maximum(redundancy, sim[best])."
+)
+PERCENTILE_HINT = (
+    "np.nanpercentile(latencies.to_numpy(), q, axis=0) gives one row per percentile and "
+    "one column per stage, ignoring NaN (stages a request did not run). Transpose it into "
+    "a DataFrame indexed by the stage names with columns 'p50', 'p95', 'p99' (f'p{q}')."
+)
+ROUTE_HINT = (
+    "Three outcomes: 'personalised' when the user is known AND n_history >= min_history; "
+    "otherwise 'cold_start_content' when there is at least one history item to build a "
+    "content profile from; otherwise 'cold_start_popularity'."
+)
+
+
+# --------------------------------------------------------------------------- MMR
+def check_mmr_rerank(fn: Callable) -> CheckResult:
+    """Check ``mmr_rerank(scores, item_vectors, k, lambda_)`` against the course's MMR.
+
+    Examples
+    --------
+    >>> ok = check_mmr_rerank(rerank.mmr_rerank)  # doctest: +ELLIPSIS
+    ✅ mmr_rerank: passed 7 checks
+    ...
+    """
+    rng = np.random.default_rng(6)
+    genres = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [1, 1, 0], [0, 0, 1]], dtype=float)
+    scores = np.array([1.0, 0.95, 0.5, 0.7, 0.2])
+    cases = [
+        Case(scores, genres, 3, 1.0, label="lambda_=1 keeps the score order"),
+        Case(scores, genres, 3, 0.5, label="lambda_=0.5 skips the near-duplicate"),
+        Case(scores, genres, 5, 0.3, label="all items, strong diversity"),
+        Case(scores, genres, 1, 0.0, label="k=1: the first pick"),
+        Case(
+            np.array([0.9, 0.8, 0.1]),
+            np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]),
+            3,
+            0.5,
+            label="a zero vector is similar to nothing",
+        ),  # fmt: skip
+        Case(
+            rng.random(40),
+            rng.integers(0, 2, (40, 8)).astype(float),
+            10,
+            0.7,
+            label="40 random candidates, 8 genres (seed 6)",
+        ),  # fmt: skip
+        Case(
+            rng.random(30),
+            rng.normal(size=(30, 5)),
+            30,
+            0.5,
+            label="30 candidates with real-valued vectors, k = n",
+        ),  # fmt: skip
+    ]
+    return check_function(
+        fn, reference=rerank.mmr_rerank, cases=cases, name="mmr_rerank", hint=MMR_HINT,
+        compare=lambda expected, got: np.array_equal(np.asarray(expected), np.asarray(got)),
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- percentiles
+def _reference_percentiles(latencies: pd.DataFrame, q=(50, 95, 99)) -> pd.DataFrame:
+    table = latencies.quantile([p / 100 for p in q]).T  # linear interpolation, NaN skipped
+    table.columns = [f"p{p:g}" for p in q]
+    return table
+
+
+def check_stage_percentiles(fn: Callable) -> CheckResult:
+    """Check ``stage_percentiles(latencies, q)`` against ``DataFrame.quantile``.
+
+    Examples
+    --------
+    >>> ok = check_stage_percentiles(_reference_percentiles)  # doctest: +ELLIPSIS
+    ✅ stage_percentiles: passed 5 checks
+    ...
+    """
+    rng = np.random.default_rng(60)
+    hundred = pd.DataFrame(
+        {"retrieval": np.arange(1.0, 101.0), "total": np.arange(101.0, 1.0, -1.0)}
+    )
+    cold = pd.DataFrame(
+        {
+            "retrieval": [1.0, 2.0, 3.0, 4.0],
+            "ranking": [5.0, np.nan, 7.0, np.nan],
+            "total": [9.0, 3.0, 11.0, 5.0],
+        }
+    )
+    log = pd.DataFrame(
+        {
+            "route": rng.exponential(0.05, 2000),
+            "retrieval": rng.lognormal(0.5, 0.4, 2000),
+            "ranking": rng.lognormal(0.0, 0.6, 2000),
+        }
+    )
+    log["total"] = log.sum(axis=1) + rng.exponential(0.2, 2000)
+    cases = [
+        Case(hundred, label="1..100 ms: p50 = 50.5 (interpolated)"),
+        Case(hundred, (50, 90), label="other percentiles: q=(50, 90)"),
+        Case(cold, label="NaN where a stage did not run is ignored"),
+        Case(hundred.iloc[:1], label="a single request"),
+        Case(log, label="2,000 simulated requests with long tails (seed 60)"),
+    ]
+    return check_function(
+        fn, reference=_reference_percentiles, cases=cases, name="stage_percentiles",
+        hint=PERCENTILE_HINT,
+    )  # fmt: skip
+
+
+# --------------------------------------------------------------------------- routing
+def check_route_request(fn: Callable) -> CheckResult:
+    """Check ``route_request(is_known, n_history, min_history)`` against the service's rule.
+
+    Examples
+    --------
+    >>> ok = check_route_request(service.route_request)  # doctest: +ELLIPSIS
+    ✅ route_request: passed 8 checks
+    ...
+    """
+    cases = [
+        Case(True, 40, 3, label="a known user with a long history"),
+        Case(True, 3, 3, label="exactly min_history items"),
+        Case(True, 2, 3, label="a known user with too short a history"),
+        Case(True, 0, 1, label="a known user whose history is empty"),
+        Case(False, 5, 3, label="an unknown user who sent recent items"),
+        Case(False, 1, 3, label="an unknown user with one recent item"),
+        Case(False, 0, 3, label="an unknown user with nothing"),
+        Case(True, 4, 10, label="a stricter min_history"),
+    ]
+    return check_function(
+        fn, reference=service.route_request, cases=cases, name="route_request", hint=ROUTE_HINT
+    )
