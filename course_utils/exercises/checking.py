@@ -28,7 +28,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["Case", "CheckResult", "check_answer", "check_function", "describe_difference", "values_match"]
+__all__ = [
+    "Case",
+    "CheckResult",
+    "check_answer",
+    "check_function",
+    "describe_difference",
+    "values_match",
+]
 
 RTOL = 1e-6
 ATOL = 1e-9
@@ -57,7 +64,9 @@ class CheckResult:
         return self.passed
 
     def __eq__(self, other: object) -> bool:
-        return self.passed == bool(other) if isinstance(other, (bool, CheckResult)) else NotImplemented
+        return (
+            self.passed == bool(other) if isinstance(other, (bool, CheckResult)) else NotImplemented
+        )
 
     def __hash__(self) -> int:
         return hash(self.passed)

@@ -16,6 +16,33 @@ from course_utils.models.two_stage import TwoStage
 from course_utils.models.two_tower import TwoTower
 from course_utils.models.vocab import Vocabulary
 
-ALL_MODELS: list[type[Recommender]] = [Popularity, Random, PureSVD, ALS, EASE, ItemKNN, ContentBased, Hybrid, TwoTower, TwoStage]
+ALL_MODELS: list[type[Recommender]] = [
+    Popularity,
+    Random,
+    PureSVD,
+    ALS,
+    EASE,
+    ItemKNN,
+    ContentBased,
+    Hybrid,
+    TwoTower,
+    TwoStage,
+]
 
-__all__ = ["NotFittedError", "Recommender", "Vocabulary", "top_k", "Popularity", "Random", "PureSVD", "ALS", "EASE", "ItemKNN", "ContentBased", "Hybrid", "TwoTower", "TwoStage", "ALL_MODELS"]
+__all__ = [
+    "NotFittedError",
+    "Recommender",
+    "Vocabulary",
+    "top_k",
+    "Popularity",
+    "Random",
+    "PureSVD",
+    "ALS",
+    "EASE",
+    "ItemKNN",
+    "ContentBased",
+    "Hybrid",
+    "TwoTower",
+    "TwoStage",
+    "ALL_MODELS",
+]
