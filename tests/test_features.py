@@ -230,9 +230,10 @@ def test_context_features_hand_case_and_cyclical_encoding():
     assert f["day_of_week"].tolist() == [5, 0, 6]  # Saturday, Monday, Sunday
     assert f["is_weekend"].tolist() == [True, False, True]
     np.testing.assert_allclose(f["hour_sin"] ** 2 + f["hour_cos"] ** 2, 1.0)
-    np.testing.assert_allclose(f.loc[10, ["hour_sin", "hour_cos"]], [-1.0, 0.0], atol=1e-12)
+    circle = f[["hour_sin", "hour_cos"]].astype(float)  # a row of a mixed frame is object
+    np.testing.assert_allclose(circle.loc[10], [-1.0, 0.0], atol=1e-12)
     # 23:00 and 00:00 are neighbours on the circle
-    gap = np.hypot(*(f.loc[11, ["hour_sin", "hour_cos"]] - f.loc[12, ["hour_sin", "hour_cos"]]))
+    gap = np.hypot(*(circle.loc[11] - circle.loc[12]))
     assert gap == pytest.approx(2 * np.sin(np.pi / 24))
     local = F.context_features(ts, tz="America/New_York")
     assert local["hour"].tolist() == [14, 20, 19]
