@@ -377,3 +377,14 @@ def test_retrieval_grids_name_real_hyperparameters():
         assert set(grid) <= set(params), name
         defaults = {p: params[p].default for p in grid}
         assert all(defaults[p] in values for p, values in grid.items()), (name, defaults)
+
+
+@pytest.mark.parametrize("cls", [PureSVD, ALS, EASE, ItemKNN])
+def test_partially_rated_data_falls_back_to_binary(cls, tiny_interactions):
+    """Synthetic streaming data rates ~30 % of events: use_ratings must not produce NaN."""
+    df = tiny_interactions.copy()
+    df.loc[df.index[::3], "rating"] = np.nan
+    kwargs = {"n_factors": 4} if cls in (PureSVD, ALS) else {}
+    model = cls(**kwargs).fit(df)
+    _, scores = model.recommend(df["user_id"].unique(), k=5)
+    assert np.isfinite(scores).all()

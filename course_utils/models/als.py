@@ -258,7 +258,7 @@ class ALS(Recommender):
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
         self._check_params()
-        if self.use_ratings and S.RATING in interactions:
+        if self.use_ratings and S.RATING in interactions and interactions[S.RATING].notna().all():
             X = interaction_matrix(interactions, self.users_, self.items_, interactions[S.RATING])
         if X.data.size and X.data.min() < 0:
             raise ValueError(f"interaction values must be >= 0; got minimum {X.data.min()}")

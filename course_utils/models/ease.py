@@ -132,7 +132,7 @@ class EASE(Recommender):
             raise TypeError(f"min_item_count must be an int; got {self.min_item_count!r}")
         if self.min_item_count < 1:
             raise ValueError(f"min_item_count must be >= 1; got {self.min_item_count}")
-        if self.use_ratings and S.RATING in interactions:
+        if self.use_ratings and S.RATING in interactions and interactions[S.RATING].notna().all():
             X = interaction_matrix(interactions, self.users_, self.items_, interactions[S.RATING])
         # Items seen fewer than min_item_count times are left out of the regression: their
         # weights are ~0 anyway, and the O(n^3) inverse shrinks with the cube of n.

@@ -121,7 +121,7 @@ class ItemKNN(Recommender):
             raise ValueError(f"k_neighbors must be an int >= 1; got {k!r}")
         if not np.isfinite(self.shrinkage) or self.shrinkage < 0:
             raise ValueError(f"shrinkage must be a finite number >= 0; got {self.shrinkage}")
-        if self.use_ratings and S.RATING in interactions:
+        if self.use_ratings and S.RATING in interactions and interactions[S.RATING].notna().all():
             X = interaction_matrix(interactions, self.users_, self.items_, interactions[S.RATING])
         n_items = X.shape[1]
         k = min(k, n_items - 1) if n_items > 1 else 1

@@ -99,7 +99,7 @@ class PureSVD(Recommender):
         self.random_state = random_state
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
-        if self.use_ratings and S.RATING in interactions:
+        if self.use_ratings and S.RATING in interactions and interactions[S.RATING].notna().all():
             X = interaction_matrix(interactions, self.users_, self.items_, interactions[S.RATING])
         self.item_factors_, self.singular_values_ = item_factors(
             X, self.n_factors, self.random_state
