@@ -235,7 +235,8 @@ print(f"{len(requests):,} requests over {requests[S.TIMESTAMP].dt.floor('D').nun
 # is measured on the event stream: `category_psi` compares the genre mix of the day's
 # watches with the last week of the serving model's training data (the reference moves to
 # v2's last week when v2 goes live). The service names its two cold-start paths
-# `cold_start_content` and `cold_start_popularity`; the cold-start rule reads their sum.
+# `cold_start_content` and `cold_start_popularity`; `summarize` pools them into
+# `share_cold_start`, which the cold-start rule reads.
 #
 # The alert rules: the default coverage and cold-start rules, and a PSI rule with two levels
 # (0.1 warning, 0.2 critical). The default PSI rule gates on 1,000 *requests* per day; our
@@ -251,7 +252,6 @@ def monitor(log, model, reference_end):
     """Daily health of one model version's traffic, with the genre-mix PSI of the watches."""
     popularity = pd.Series(model.item_counts_, index=model.items_.ids_)
     daily = summarize(log, "1D", catalog_size=len(model.items_), item_popularity=popularity)
-    daily["share_cold_start"] = daily.filter(like="share_cold_start_").sum(axis=1)
     t = events[S.TIMESTAMP]
     reference = events[(t >= reference_end - WEEK) & (t < reference_end)]
     days = log.to_frame()[S.TIMESTAMP].dt.floor("D")
