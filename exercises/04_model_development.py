@@ -291,8 +291,8 @@ check_cold_start_scores(cold_start_scores)
 
 # %% [markdown]
 # Notebook 04 (section 1.11) measured this rule on MovieLens: new users with 1, 3 or 5
-# ratings, served by popularity, content, PureSVD, the tuned hybrid and a hybrid that
-# switches at 3. In a few sentences: on this data, is switching users with one or two
+# ratings, served by popularity, content, PureSVD, a hybrid that blends with weight 0.99
+# and a hybrid that switches at 3. In a few sentences: on this data, is switching users with one or two
 # ratings to the content model a good rule? What would you choose instead, and how would
 # you choose `min_history` without touching the test set?
 

@@ -319,8 +319,8 @@ check_cold_start_scores(cold_start_scores)
 
 # %% [markdown]
 # Notebook 04 (section 1.11) measured this rule on MovieLens: new users with 1, 3 or 5
-# ratings, served by popularity, content, PureSVD, the tuned hybrid and a hybrid that
-# switches at 3. In a few sentences: on this data, is switching users with one or two
+# ratings, served by popularity, content, PureSVD, a hybrid that blends with weight 0.99
+# and a hybrid that switches at 3. In a few sentences: on this data, is switching users with one or two
 # ratings to the content model a good rule? What would you choose instead, and how would
 # you choose `min_history` without touching the test set?
 
@@ -332,7 +332,8 @@ check_cold_start_scores(cold_start_scores)
 # PureSVD, which projects even a single rating onto its taste directions, does better than
 # both. A better rule is popularity (or a collaborative fold-in) for the shortest histories
 # and content only where it is measured to help, e.g. for new *titles*; the package's tuned
-# default is indeed `min_history=0` (no switch) with a blend weight near 1. Choose the switch,
+# default is indeed `min_history=0` (no switch) and weight 1 (no blend: no blend beat EASE
+# on validation by more than noise). Choose the switch,
 # and `min_history`, like any hyperparameter: truncate histories of validation users inside
 # `validation_split(train)`, compare the candidates per history length there, and keep the
 # test set for the final number. On a platform with rich metadata (descriptions, cast,

@@ -388,3 +388,21 @@ def test_partially_rated_data_falls_back_to_binary(cls, tiny_interactions):
     model = cls(**kwargs).fit(df)
     _, scores = model.recommend(df["user_id"].unique(), k=5)
     assert np.isfinite(scores).all()
+
+
+def test_tune_with_prefer_keeps_the_simple_setting_without_evidence():
+    split = per_user_temporal_split(_structured(seed=3), 0.8, relevance_threshold=None)
+    grid = {"k_neighbors": [1, 20], "shrinkage": [0.0]}
+    table, best = tune(ItemKNN, grid, split, prefer={"k_neighbors": 20, "shrinkage": 0.0})
+    assert list(table.columns) == [
+        "k_neighbors", "shrinkage", "ndcg@10", "fit_seconds",
+        "diff", "ci_low", "ci_high", "beats_preferred",
+    ]  # fmt: skip
+    preferred = table.loc[table["k_neighbors"] == 20].iloc[0]
+    assert preferred["diff"] == 0.0 and not preferred["beats_preferred"]
+    other = table.loc[table["k_neighbors"] == 1].iloc[0]
+    assert other["diff"] == pytest.approx(other["ndcg@10"] - preferred["ndcg@10"])
+    expected = {"k_neighbors": 1 if other["ci_low"] > 0 else 20, "shrinkage": 0.0}
+    assert best == expected
+    with pytest.raises(ValueError, match="prefer must be one of the grid settings"):
+        tune(ItemKNN, grid, split, prefer={"k_neighbors": 5, "shrinkage": 0.0})

@@ -75,3 +75,28 @@ def test_hybrid_does_not_mutate_its_argument(tiny_interactions, tiny_items):
     assert not hasattr(cf, "items_")
     with pytest.raises(ValueError, match="weight must be in"):
         Hybrid(items=tiny_items, collaborative=cf, weight=1.5).fit(tiny_interactions)
+
+
+def test_hybrid_with_knobs_equals_a_refit(tiny_interactions, tiny_items):
+    kw = {"items": tiny_items, "collaborative": Popularity(), "content_kwargs": {"min_df": 1}}
+    fitted = Hybrid(weight=1.0, **kw).fit(tiny_interactions)
+    users = np.array([1, 2, 3])
+    for weight, min_history in [(0.3, 0), (0.7, 100), (1.0, 0)]:
+        copy = fitted.with_knobs(weight=weight, min_history=min_history)
+        refit = Hybrid(weight=weight, min_history=min_history, **kw).fit(tiny_interactions)
+        np.testing.assert_allclose(copy.score_matrix(users), refit.score_matrix(users))
+    assert fitted.weight == 1.0 and fitted.min_history == 0  # the original is unchanged
+    with pytest.raises(ValueError, match="weight must be in"):
+        fitted.with_knobs(weight=-0.1)
+    with pytest.raises(ValueError, match="min_history must be >= 0"):
+        fitted.with_knobs(min_history=-1)
+
+
+def test_hybrid_weight_one_ranks_like_its_collaborative_part(tiny_interactions, tiny_items):
+    kw = {"items": tiny_items, "content_kwargs": {"min_df": 1}}
+    hybrid = Hybrid(collaborative=Popularity(), weight=1.0, **kw).fit(tiny_interactions)
+    users = np.array([1, 2])
+    expected = np.zeros((2, hybrid.n_items_))
+    cols = hybrid.items_.index(hybrid.collaborative_.items_.ids_)
+    expected[:, cols] = minmax_rows(hybrid.collaborative_.score_matrix(users))
+    np.testing.assert_allclose(hybrid.score_matrix(users), expected)
