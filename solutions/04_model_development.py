@@ -327,16 +327,16 @@ check_cold_start_scores(cold_start_scores)
 # %% [markdown]
 # ### BEGIN SOLUTION
 # **Model answer.** Not on MovieLens: content-based scores are weak here (genres, tags and
-# decade are too coarse to rank 8,000 titles; NDCG@10 around 0.01 at every history length),
+# decade are too coarse to rank 8,000 titles; NDCG@10 of 0.01-0.02 at every history length),
 # so for users with one or two ratings the content switch does *worse* than popularity, and
 # PureSVD, which projects even a single rating onto its taste directions, does better than
 # both. A better rule is popularity (or a collaborative fold-in) for the shortest histories
 # and content only where it is measured to help, e.g. for new *titles*; the package's tuned
-# default is indeed `min_history=0` (no switch) and weight 1 (no blend: no blend beat EASE
-# on validation by more than noise). Choose the switch,
-# and `min_history`, like any hyperparameter: truncate histories of validation users inside
-# `validation_split(train)`, compare the candidates per history length there, and keep the
-# test set for the final number. On a platform with rich metadata (descriptions, cast,
+# default is indeed `min_history=0` (no switch) and weight 1 (no blend beat EASE on
+# validation by more than noise). Choose the switch, and `min_history`, like any
+# hyperparameter: truncate histories of validation users inside `validation_split(train)`,
+# compare the candidates per history length there, and keep the test set for the final
+# number. On a platform with rich metadata (descriptions, cast,
 # trailers, onboarding choices) the content model is stronger and the answer can change,
 # which is why the rule is measured rather than assumed.
 # ### END SOLUTION

@@ -11,16 +11,39 @@ from course_utils.models import ContentBased, Hybrid, Popularity
 from course_utils.models.hybrid import minmax_rows
 
 
+def _history_profile(F, ids, hist):
+    profile = F[np.searchsorted(ids, hist)].sum(axis=0)
+    return F @ (profile / np.linalg.norm(profile))
+
+
 def test_content_scores_are_cosine_to_profile(tiny_interactions, tiny_items):
-    model = ContentBased(items=tiny_items, min_df=1, rating_weight=False).fit(tiny_interactions)
-    F, _, ids = item_content_matrix(tiny_items, min_df=1)
-    F = F.toarray()
+    """Joint vector: one cosine; per family: the average of the per-family cosines."""
     user = 3
     hist = tiny_interactions.loc[tiny_interactions[S.USER_ID] == user, S.ITEM_ID]
-    profile = F[np.searchsorted(ids, hist)].sum(axis=0)
-    expected = F @ (profile / np.linalg.norm(profile))
+    F, _, ids = item_content_matrix(tiny_items, min_df=1)
+    joint = ContentBased(items=tiny_items, min_df=1, rating_weight=False, per_family=False)
+    got = joint.fit(tiny_interactions).score(np.full(len(ids), user), ids)
+    np.testing.assert_allclose(got, _history_profile(F.toarray(), ids, hist), atol=1e-12)
+    per_family = []
+    for family in ("genres", "tags", "decade"):
+        Ff, _, ids_f = item_content_matrix(tiny_items, use=(family,), min_df=1)
+        per_family.append(_history_profile(Ff.toarray(), ids_f, hist))
+    model = ContentBased(items=tiny_items, min_df=1, rating_weight=False).fit(tiny_interactions)
     got = model.score(np.full(len(ids), user), ids)
-    np.testing.assert_allclose(got, expected, atol=1e-12)
+    np.testing.assert_allclose(got, np.mean(per_family, axis=0), atol=1e-12)
+    # an ad-hoc history scores like a fitted one with the same history
+    np.testing.assert_allclose(model.profile_scores(hist.to_numpy()), got, atol=1e-12)
+    assert list(model.family_slices_) == ["genres", "tags", "decade"]
+
+
+def test_content_skips_families_without_tokens(tiny_interactions, tiny_items):
+    no_tags = tiny_items.assign(tags=[[] for _ in range(len(tiny_items))])
+    model = ContentBased(items=no_tags, min_df=1).fit(tiny_interactions)
+    assert list(model.family_slices_) == ["genres", "decade"]
+    F, _, ids = item_content_matrix(no_tags, use=("tags",), min_df=1)
+    assert F.shape == (len(ids), 0)
+    with pytest.raises(ValueError, match="no content token"):
+        ContentBased(items=no_tags, use=("tags",), min_df=1).fit(tiny_interactions)
 
 
 def test_content_ranks_cold_items(tiny_interactions, tiny_items):

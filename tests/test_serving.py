@@ -501,3 +501,16 @@ def test_step06_checks_untouched_exercise_is_not_attempted(capsys):
     ):
         assert not check(untouched)
     assert capsys.readouterr().out.count("⏳") == 3
+
+
+def test_pipeline_rejects_bad_content_blocks(world):
+    data, model = world
+    pipeline = export_pipeline(model, data.items)
+    catalogue = pipeline.components["catalogue"]
+    good = catalogue["content_blocks"].copy()
+    assert good[0] == 0 and good[-1] == catalogue["content_indices"].max() + 1
+    for bad in (good[:1], good[::-1], good - 1, good[:-1]):
+        broken = copy.deepcopy(pipeline)
+        broken.components["catalogue"]["content_blocks"] = bad
+        with pytest.raises(ValueError, match="content_blocks"):
+            broken.validate()

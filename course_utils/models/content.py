@@ -1,12 +1,16 @@
 """Content-based recommender: TF-IDF item profiles and a user profile from their history.
 
-Each item is a TF-IDF vector over genres, tags and decade (step 3's
-:func:`course_utils.features.item_content_matrix`), rows L2-normalised. A user's profile is
-the (rating-centred) sum of the vectors of the items in their history,
+Each item is described by one TF-IDF vector per token *family* (genres, tags, decade; step
+3's :func:`course_utils.features.item_content_matrix`), rows L2-normalised. A user's profile
+in family ``f`` is the (rating-centred) sum of the vectors of the items in their history,
+and the score averages the per-family cosines over the ``F`` families:
 
-    p_u = sum_{i in H(u)} w_ui * f_i,     score(u, j) = f_j . p_u / ||p_u||,
+    p_u^f = sum_{i in H(u)} w_ui * f_i^f,
+    score(u, j) = (1 / F) * sum_f  f_j^f . p_u^f / ||p_u^f||,
 
-so an item scores high when its content resembles what the user engaged with. Because
+so an item scores high when its content resembles what the user engaged with, and a title
+with thirty tags cannot drown out the genres of the rest of the history (with one joint
+vector over all tokens, ``per_family=False``, it does). Because
 scores need only content, items never seen in training can be ranked (the cold-item
 case), which collaborative models cannot do. Reference: Lops, de Gemmis and Semeraro,
 *Content-based Recommender Systems: State of the Art and Trends*, Recommender Systems
@@ -20,7 +24,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from course_utils import schema as S
-from course_utils.features import item_content_matrix
+from course_utils.features import item_content_blocks, item_content_matrix, unit_blocks
 from course_utils.models.base import Recommender, interaction_matrix
 
 __all__ = ["ContentBased"]
@@ -41,6 +45,28 @@ class ContentBased(Recommender):
     rating_weight : bool
         Weight history items by ``rating - user mean + 1`` (liked items count more);
         otherwise every history item counts once.
+    per_family : bool
+        Normalise each token family separately and average the family cosines (the
+        default); ``False`` builds one joint TF-IDF vector over all tokens.
+
+    Attributes
+    ----------
+    item_vectors_ : sparse matrix, shape (n_items, n_features)
+        The family blocks side by side, each scaled by ``1 / sqrt(F)``, so that
+        ``item_vectors_ @ item_vectors_.T`` is the average per-family cosine.
+    user_profiles_ : sparse matrix, shape (n_users, n_features)
+        Per-family unit profiles, scaled the same way: ``user_profiles_ @ item_vectors_.T``
+        is the score above.
+    family_slices_ : dict of str -> slice
+        The columns of each family block.
+
+    Notes
+    -----
+    ``per_family`` and the other defaults were chosen on the MovieLens validation split
+    (each user's last 20 % of train). Joint vector vs per family: NDCG@10 0.0061 vs
+    0.0246 for users with their whole history; 0.0126 / 0.0086 / 0.0148 vs
+    0.0148 / 0.0164 / 0.0317 for 150 users cut to 1 / 3 / 5 ratings; hit rate@10 of
+    10 % held-out titles in a "new titles" row 0.072 vs 0.117 (chance 0.029).
 
     Examples
     --------
@@ -58,11 +84,13 @@ class ContentBased(Recommender):
         use: tuple[str, ...] = ("genres", "tags", "decade"),
         min_df: int = 2,
         rating_weight: bool = True,
+        per_family: bool = True,
     ) -> None:
         self.items = items
         self.use = use
         self.min_df = min_df
         self.rating_weight = rating_weight
+        self.per_family = per_family
 
     def _extra_item_ids(self) -> np.ndarray:
         if not isinstance(self.items, pd.DataFrame):
@@ -72,7 +100,19 @@ class ContentBased(Recommender):
         return self.items[S.ITEM_ID].to_numpy(dtype=np.int64)
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
-        F, names, ids = item_content_matrix(self.items, use=self.use, min_df=self.min_df)
+        use = (self.use,) if isinstance(self.use, str) else tuple(self.use)
+        if self.per_family:
+            F, names, ids, self.family_slices_ = item_content_blocks(
+                self.items, use=use, min_df=self.min_df
+            )
+        else:
+            F, names, ids = item_content_matrix(self.items, use=use, min_df=self.min_df)
+            self.family_slices_ = {"+".join(use): slice(0, F.shape[1])}
+        if F.shape[1] == 0:
+            raise ValueError(
+                f"no content token of {list(use)} occurs in >= min_df={self.min_df} items; "
+                "lower min_df or use other fields"
+            )
         # align content rows with the item vocabulary (items without metadata get zero rows)
         rows = np.full(len(self.items_), -1)
         known = self.items_.contains(ids)
@@ -88,9 +128,14 @@ class ContentBased(Recommender):
             rating = interactions[S.RATING].fillna(interactions[S.RATING].mean())
             centred = rating - rating.groupby(interactions[S.USER_ID]).transform("mean") + 1.0
             W = interaction_matrix(interactions, self.users_, self.items_, centred.clip(lower=0.1))
-        profiles = W @ self.item_vectors_  # (n_users, d)
-        norms = np.sqrt(np.asarray(profiles.multiply(profiles).sum(axis=1))).ravel()
-        self.user_profiles_ = sp.diags(1.0 / np.maximum(norms, 1e-12)) @ profiles
+        profiles = (W @ self.item_vectors_).tocsc()  # (n_users, d)
+        scale = 1.0 / np.sqrt(len(self.family_slices_))
+        parts = []
+        for block in self.family_slices_.values():  # a unit profile per family, then 1/sqrt(F)
+            P = profiles[:, block]
+            norms = np.sqrt(np.asarray(P.multiply(P).sum(axis=1))).ravel()
+            parts.append(sp.diags(scale / np.maximum(norms, 1e-12)) @ P)
+        self.user_profiles_ = sp.hstack(parts, format="csr")
 
     def _score(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray((self.user_profiles_[user_index] @ self.item_vectors_.T).todense())
@@ -100,7 +145,7 @@ class ContentBased(Recommender):
         self._check_fitted()
         idx = self.items_.index(np.asarray(history_item_ids, dtype=np.int64))
         p = np.asarray(self.item_vectors_[idx].sum(axis=0)).ravel()
-        return self.item_vectors_ @ (p / max(np.linalg.norm(p), 1e-12))
+        return self.item_vectors_ @ unit_blocks(p, self.family_slices_)
 
     def similar_items(self, item_ids, k: int = 10) -> tuple[np.ndarray, np.ndarray]:
         """The k most content-similar items to each given item (excluding itself), by cosine."""

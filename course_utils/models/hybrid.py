@@ -68,17 +68,18 @@ class Hybrid(Recommender):
     train) with :func:`course_utils.tuning.select_with_evidence`: the simpler setting
     (weight 1, no blend) is kept unless a blend beats it with a paired 95 % bootstrap
     interval above zero. Blend weight, NDCG@10 (difference to weight 1, interval):
-    0.9 -> 0.1187 (-0.0054, -0.0103 to 0.0000), 0.97 -> 0.1227 (-0.0013, -0.0038 to
-    +0.0012), 0.99 -> 0.1237, 0.995 -> 0.1245 (+0.0004, -0.0003 to +0.0011),
+    0.9 -> 0.1213 (-0.0028, -0.0071 to +0.0017), 0.97 -> 0.1228 (-0.0013, -0.0032 to
+    +0.0007), 0.99 -> 0.1237, 0.995 -> 0.1240 (-0.0001, -0.0010 to +0.0008),
     1.0 -> 0.1241. No blend earns its place, so ``weight`` defaults to 1: on MovieLens the
-    genre/tag/decade content is too weak to add to EASE for users with a history (an
-    earlier default, 0.995, was the highest validation mean and scored 0.0009 *below* EASE
-    on test: noise does not transfer). Switching short histories to content did not pay
-    either: with 150 validation users truncated to 1, 3 and 5 items, EASE scored
-    0.042 / 0.074 / 0.078 and content 0.013 / 0.009 / 0.015, so ``min_history`` defaults
-    to 0. Both knobs stay: catalogues with richer metadata, and new *items*, which only
-    content can score, are where they pay. :meth:`with_knobs` re-weights a fitted hybrid
-    without refitting its parts, which is how the notebook tunes it.
+    genre/tag/decade content is too weak to add to EASE for users with a history. With
+    the older joint content vector (``content_kwargs={"per_family": False}``) the highest
+    validation mean was a blend, 0.995 -> 0.1245 (+0.0004, -0.0003 to +0.0011): noise that
+    the evidence rule declines. Switching short histories to content did not pay either:
+    with 150 validation users truncated to 1, 3 and 5 items, EASE scored
+    0.042 / 0.074 / 0.078 and content 0.015 / 0.016 / 0.032, so ``min_history`` defaults
+    to 0. Both knobs stay for catalogues whose metadata carries more signal.
+    :meth:`with_knobs` re-weights a fitted hybrid without refitting its parts, which is how
+    the notebook tunes it.
 
     Examples
     --------

@@ -11,8 +11,10 @@ Components and their arrays:
 - ``catalogue``: ``item_ids``, ``titles``, ``genres`` (multi-hot, the MMR diversity
   vectors), ``genre_names``, ``kids_safe`` (the maturity filter), ``popularity``
   (training interactions per item: the cold-start ranking) and the TF-IDF content rows
-  (``content_data``, ``content_indices``, ``content_indptr``: the cold-start content
-  ranking, see :func:`course_utils.features.item_content_matrix`);
+  (``content_data``, ``content_indices``, ``content_indptr`` and ``content_blocks``, the
+  column bounds of each token family: the cold-start content ranking, the same as
+  :class:`~course_utils.models.ContentBased`'s, see
+  :func:`course_utils.features.item_content_blocks`);
 - ``users``: ``user_ids`` and the training histories as CSR rows (``history_indptr``,
   ``history_indices``): the watched items to exclude and the input of item-item scoring;
 - ``features`` (with a ranker): the feature store stand-in, dense user and item tables
@@ -51,7 +53,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from course_utils import schema as S
-from course_utils.features import genre_multi_hot, item_content_matrix
+from course_utils.features import genre_multi_hot, item_content_blocks
 from course_utils.models.base import Recommender
 from course_utils.serving.features import FEATURE_ARRAYS, FeatureStore, export_feature_store
 from course_utils.serving.trees import ARRAY_DTYPES as TREE_ARRAYS
@@ -77,7 +79,7 @@ HISTORY_KINDS = ("item_item", "history_factors")  # scored from the user's histo
 REQUIRED_ARRAYS = {
     "catalogue": (
         "item_ids", "titles", "genres", "genre_names", "kids_safe", "popularity",
-        "content_data", "content_indices", "content_indptr",
+        "content_data", "content_indices", "content_indptr", "content_blocks",
     ),
     "users": ("user_ids", "history_indptr", "history_indices"),
     "features": FEATURE_ARRAYS,
@@ -160,6 +162,19 @@ class ServingPipeline:
             got = comps[comp][key].shape
             if got != shape:
                 raise ValueError(f"array {comp}/{key} must have shape {shape}; got {got}")
+        bounds = comps["catalogue"]["content_blocks"]
+        columns = comps["catalogue"]["content_indices"]
+        if (
+            bounds.ndim != 1
+            or len(bounds) < 2
+            or bounds[0] != 0
+            or np.any(np.diff(bounds) <= 0)
+            or (len(columns) and columns.max() >= bounds[-1])
+        ):
+            raise ValueError(
+                "catalogue/content_blocks must be increasing column bounds from 0 that cover "
+                f"every content column; got {bounds.tolist()}"
+            )
         for comp, ids in (("catalogue", "item_ids"), ("users", "user_ids")):
             arr = comps[comp][ids]
             if arr.dtype.kind not in "iu" or np.any(np.diff(arr) <= 0):
@@ -284,7 +299,7 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
     known = pos >= 0
     G = np.zeros((len(item_ids), len(names)), dtype=np.float32)
     G[known] = genres[pos[known]]
-    F, _, content_ids = item_content_matrix(items)
+    F, _, content_ids, blocks = item_content_blocks(items)
     cpos = pd.Index(content_ids).get_indexer(item_ids)
     select = sp.csr_matrix(
         (np.ones(int((cpos >= 0).sum())), (np.flatnonzero(cpos >= 0), cpos[cpos >= 0])),
@@ -306,6 +321,9 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
         "content_data": content.data.astype(np.float64),
         "content_indices": content.indices.astype(np.int64),
         "content_indptr": content.indptr.astype(np.int64),
+        "content_blocks": np.array(
+            [b.start for b in blocks.values()] + [content.shape[1]], dtype=np.int64
+        ),
     }
 
 

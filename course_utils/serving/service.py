@@ -36,6 +36,7 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
+from course_utils.features import unit_blocks
 from course_utils.models.base import top_k
 from course_utils.models.vocab import Vocabulary
 from course_utils.serving.artifacts import Artifacts
@@ -214,10 +215,12 @@ class RecommendationService:
         self._kids_safe = cat["kids_safe"].astype(bool)
         self._popularity = cat["popularity"].astype(np.float64)
         self._genres = cat["genres"].astype(np.float64)
+        bounds = cat["content_blocks"].astype(np.int64)
         self._content = sp.csr_matrix(
             (cat["content_data"], cat["content_indices"], cat["content_indptr"]),
-            shape=(n_items, int(cat["content_indices"].max(initial=-1)) + 1),
+            shape=(n_items, int(bounds[-1])),
         )
+        self._content_blocks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
         indices = users["history_indices"]
         self._history = sp.csr_matrix(
             (np.ones(len(indices)), indices, users["history_indptr"]), shape=(n_users, n_items)
@@ -524,7 +527,7 @@ class RecommendationService:
         t0 = time.perf_counter()
         if source == COLD_START_CONTENT:
             profile = np.asarray(self._content[seen].sum(axis=0)).ravel()
-            scores = self._content @ (profile / max(float(np.linalg.norm(profile)), 1e-12))
+            scores = self._content @ unit_blocks(profile, self._content_blocks)
         else:
             scores = self._popularity.copy()
         scores[blocked] = -np.inf
