@@ -327,3 +327,21 @@ def test_suspect_item_table_leaks_exactly_one_column():
     honest = F.item_features(df, _items(), cutoff)
     differs = [c for c in suspect.columns if not np.allclose(suspect[c], honest[c], equal_nan=True)]
     assert differs == ["mean_rating"]
+
+
+def test_content_blocks_average_the_family_cosines(tiny_items):
+    X, names, ids, blocks = F.item_content_blocks(tiny_items, min_df=1)
+    families = [F.item_content_matrix(tiny_items, use=(f,), min_df=1) for f in blocks]
+    expected = np.mean([(M @ M.T).toarray() for M, _, _ in families], axis=0)
+    np.testing.assert_allclose((X @ X.T).toarray(), expected, atol=1e-12)
+    assert names.tolist() == np.concatenate([n for _, n, _ in families]).tolist()
+    assert all(np.array_equal(i, ids) for _, _, i in families)
+    # a profile of the first four items: scores are the mean over families of the cosines
+    profile = np.asarray(X[:4].sum(axis=0)).ravel()
+    cosines = []
+    for M, _, _ in families:
+        q = np.asarray(M[:4].sum(axis=0)).ravel()
+        cosines.append(M @ (q / np.linalg.norm(q)))
+    np.testing.assert_allclose(X @ F.unit_blocks(profile, blocks), np.mean(cosines, axis=0))
+    with pytest.raises(ValueError, match="1-D"):
+        F.unit_blocks(np.ones((2, 2)), blocks)
