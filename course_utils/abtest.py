@@ -116,6 +116,14 @@ def _z_critical(alpha: float, two_sided: bool) -> float:
     return float(stats.norm.isf(alpha / 2 if two_sided else alpha))
 
 
+def _normal_power(shift, threshold, two_sided: bool):
+    """P(reject) when the test statistic is N(shift, 1) and rejects beyond ``threshold``."""
+    power = stats.norm.cdf(shift - threshold)
+    if two_sided:
+        power = power + stats.norm.cdf(-shift - threshold)
+    return _scalar_or_array(power)
+
+
 # --------------------------------------------------------------------------- design
 
 
@@ -254,10 +262,7 @@ def power_two_proportions(
     sd_null, sd_alt = _two_proportion_sds(p_a, p_b)
     shift = np.abs(p_b - p_a) * np.sqrt(n) / sd_alt  # |d| / se_alt
     threshold = _z_critical(alpha, two_sided) * sd_null / sd_alt  # z_crit se_null / se_alt
-    power = stats.norm.cdf(shift - threshold)
-    if two_sided:
-        power = power + stats.norm.cdf(-shift - threshold)
-    return _scalar_or_array(power)
+    return _normal_power(shift, threshold, two_sided)
 
 
 def minimum_detectable_effect(
@@ -391,11 +396,7 @@ def power_continuous(
     n = _check_at_least("n_per_arm", n_per_arm, 1)
     _check_open_unit("alpha", alpha)
     shift = np.abs(effect) / (sd * np.sqrt(2 / n))
-    z_crit = _z_critical(alpha, two_sided)
-    power = stats.norm.cdf(shift - z_crit)
-    if two_sided:
-        power = power + stats.norm.cdf(-shift - z_crit)
-    return _scalar_or_array(power)
+    return _normal_power(shift, _z_critical(alpha, two_sided), two_sided)
 
 
 def minimum_detectable_effect_continuous(

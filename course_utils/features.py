@@ -6,7 +6,8 @@ Item content (static, from the catalogue):
   and ``decade=1990s``, one L2-normalised row per item (the content tower's input);
 - :func:`item_content_blocks`: the same per token family, blocks side by side, so that a
   title's many tags cannot drown its genres (the content-based model's input), and
-  :func:`unit_blocks` to normalise a profile block by block;
+  :func:`unit_blocks` to normalise profiles block by block;
+- :func:`align_item_rows`: content rows reordered to a model's item vocabulary;
 - :func:`genre_multi_hot`: one 0/1 column per genre.
 
 Point-in-time features, computed **as of a cutoff** the way a feature store serves them:
@@ -37,6 +38,7 @@ __all__ = [
     "item_content_matrix",
     "item_content_blocks",
     "unit_blocks",
+    "align_item_rows",
     "genre_multi_hot",
     "user_activity",
     "user_features",
@@ -240,16 +242,20 @@ def item_content_blocks(
     return sp.hstack(parts, format="csr") * scale, np.concatenate(names), ids, blocks
 
 
-def unit_blocks(vector: np.ndarray, blocks) -> np.ndarray:
-    """Scale each block of a profile vector to norm ``1 / sqrt(F)``; zero blocks stay zero.
+def unit_blocks(profiles, blocks):
+    """Scale each block of each profile to norm ``1 / sqrt(F)``; zero blocks stay zero.
 
     With item rows from :func:`item_content_blocks`, ``matrix @ unit_blocks(p, blocks)`` is
     the average over families of the cosine between each item and the profile ``p``.
 
     Parameters
     ----------
-    vector : 1-D array
+    profiles : 1-D array (one profile), or 2-D array / sparse matrix (one profile per row)
     blocks : dict of name -> slice, or sequence of slices
+
+    Returns
+    -------
+    ndarray (same shape), or scipy.sparse.csr_matrix for sparse input
 
     Examples
     --------
@@ -257,13 +263,43 @@ def unit_blocks(vector: np.ndarray, blocks) -> np.ndarray:
     [0.424, 0.566, 0.0, 0.707]
     """
     slices = list(blocks.values()) if isinstance(blocks, dict) else list(blocks)
-    out = np.array(vector, dtype=np.float64)
-    if out.ndim != 1:
-        raise ValueError(f"vector must be 1-D; got shape {out.shape}")
     scale = 1.0 / np.sqrt(max(len(slices), 1))
+    if sp.issparse(profiles):
+        P = profiles.tocsc()
+        parts = []
+        for block in slices:
+            part = P[:, block]
+            norms = np.sqrt(np.asarray(part.multiply(part).sum(axis=1))).ravel()
+            parts.append(sp.diags(scale / np.maximum(norms, 1e-12)) @ part)
+        return sp.hstack(parts, format="csr")
+    out = np.array(profiles, dtype=np.float64)
+    if out.ndim not in (1, 2):
+        raise ValueError(f"profiles must be 1-D or 2-D; got shape {out.shape}")
     for block in slices:
-        out[block] *= scale / max(float(np.linalg.norm(out[block])), 1e-12)
+        norms = np.linalg.norm(out[..., block], axis=-1, keepdims=True)
+        out[..., block] *= scale / np.maximum(norms, 1e-12)
     return out
+
+
+def align_item_rows(matrix, matrix_ids: np.ndarray, item_ids: np.ndarray) -> sp.csr_matrix:
+    """Rows of ``matrix`` (one per ``matrix_ids``) in the order of ``item_ids``.
+
+    Items without a row (no metadata) get an all-zero row, so a model's item vocabulary
+    and a content matrix built from the catalogue line up.
+
+    Examples
+    --------
+    >>> M = sp.csr_matrix(np.array([[1.0, 0.0], [0.0, 2.0]]))
+    >>> align_item_rows(M, np.array([10, 20]), np.array([20, 30, 10])).toarray().tolist()
+    [[0.0, 2.0], [0.0, 0.0], [1.0, 0.0]]
+    """
+    item_ids = np.asarray(item_ids)
+    pos = pd.Index(np.asarray(matrix_ids)).get_indexer(item_ids)
+    rows = np.flatnonzero(pos >= 0)
+    select = sp.csr_matrix(
+        (np.ones(len(rows)), (rows, pos[rows])), shape=(len(item_ids), matrix.shape[0])
+    )
+    return (select @ matrix).tocsr()
 
 
 def genre_multi_hot(items: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import ParameterGrid
 
-from course_utils.evaluation import ACCURACY_METRICS, bootstrap_ci, per_user_metrics
+from course_utils.evaluation import ACCURACY_METRICS, paired_compare, per_user_metrics
 from course_utils.splits import Split
 
 __all__ = ["tune", "select_with_evidence", "RETRIEVAL_GRIDS"]
@@ -38,14 +38,14 @@ def select_with_evidence(
     per_user: Mapping[Hashable, Sequence[float]],
     prefer: Hashable,
     *,
-    confidence: float = 0.95,
     n_boot: int = 2000,
     random_state: int = 0,
 ) -> tuple[pd.DataFrame, Hashable]:
     """Keep the preferred (simpler) candidate unless another one beats it with evidence.
 
     Every candidate is compared with ``prefer`` on the same users: the mean of the
-    per-user differences and its paired bootstrap interval. A candidate *beats* the
+    per-user differences and its 95 % paired bootstrap interval
+    (:func:`~course_utils.evaluation.paired_compare`). A candidate *beats* the
     preferred one when the whole interval lies above zero; among those, the highest mean
     wins. If none does, ``prefer`` is kept, even when another mean is a little higher: a
     difference the interval cannot tell from zero is noise, and noise does not transfer to
@@ -58,8 +58,8 @@ def select_with_evidence(
         are any hashable values (names, blend weights, ...).
     prefer : label
         The label of the simpler candidate, kept by default.
-    confidence, n_boot, random_state
-        As for :func:`~course_utils.evaluation.bootstrap_ci`.
+    n_boot, random_state
+        As for :func:`~course_utils.evaluation.paired_compare`.
 
     Returns
     -------
@@ -74,7 +74,7 @@ def select_with_evidence(
     >>> rng = np.random.default_rng(0)
     >>> base = rng.random(400)
     >>> per_user = {"simple": base, "noise": base + rng.normal(0, 0.05, 400),
-    ...             "better": base + 0.05}
+    ...             "better": base + rng.normal(0.05, 0.05, 400)}
     >>> table, chosen = select_with_evidence(per_user, prefer="simple")
     >>> chosen, table["beats_preferred"].tolist()
     ('better', [False, False, True])
@@ -92,21 +92,15 @@ def select_with_evidence(
                 f"per-user values must be 1-D and aligned by user; {label!r} has shape "
                 f"{v.shape}, {prefer!r} has {ref.shape}"
             )
-        diff = v - ref
-        if label == prefer or not np.any(diff):
-            lo = hi = 0.0
-        else:
-            lo, hi = bootstrap_ci(
-                diff, confidence=confidence, n_boot=n_boot, random_state=random_state
-            )
+        compared = paired_compare(ref, v, n_boot=n_boot, random_state=random_state)
         rows.append(
             {
                 "candidate": label,
                 "mean": float(v.mean()),
-                "diff": float(diff.mean()),
-                "ci_low": lo,
-                "ci_high": hi,
-                "beats_preferred": bool(lo > 0),
+                "diff": compared["diff"],
+                "ci_low": compared["ci_low"],
+                "ci_high": compared["ci_high"],
+                "beats_preferred": compared["ci_low"] > 0,
             }
         )
     table = pd.DataFrame(rows)

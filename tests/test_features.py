@@ -343,5 +343,9 @@ def test_content_blocks_average_the_family_cosines(tiny_items):
         q = np.asarray(M[:4].sum(axis=0)).ravel()
         cosines.append(M @ (q / np.linalg.norm(q)))
     np.testing.assert_allclose(X @ F.unit_blocks(profile, blocks), np.mean(cosines, axis=0))
+    rows = X[:6] * 3.0  # one profile per row, dense or sparse: the same unit blocks
+    dense = F.unit_blocks(rows.toarray(), blocks)
+    np.testing.assert_allclose(F.unit_blocks(rows, blocks).toarray(), dense, atol=1e-12)
+    np.testing.assert_allclose(dense[2], F.unit_blocks(rows.toarray()[2], blocks), atol=1e-12)
     with pytest.raises(ValueError, match="1-D"):
-        F.unit_blocks(np.ones((2, 2)), blocks)
+        F.unit_blocks(np.ones((2, 2, 2)), blocks)

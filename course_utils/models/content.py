@@ -24,7 +24,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from course_utils import schema as S
-from course_utils.features import item_content_blocks, item_content_matrix, unit_blocks
+from course_utils.features import (
+    align_item_rows,
+    item_content_blocks,
+    item_content_matrix,
+    unit_blocks,
+)
 from course_utils.models.base import Recommender, interaction_matrix
 
 __all__ = ["ContentBased"]
@@ -113,29 +118,15 @@ class ContentBased(Recommender):
                 f"no content token of {list(use)} occurs in >= min_df={self.min_df} items; "
                 "lower min_df or use other fields"
             )
-        # align content rows with the item vocabulary (items without metadata get zero rows)
-        rows = np.full(len(self.items_), -1)
-        known = self.items_.contains(ids)
-        rows[self.items_.index(ids[known])] = np.flatnonzero(known)
-        select = sp.csr_matrix(
-            (np.ones(int((rows >= 0).sum())), (np.flatnonzero(rows >= 0), rows[rows >= 0])),
-            shape=(len(self.items_), F.shape[0]),
-        )
-        self.item_vectors_ = (select @ F).tocsr()
+        self.item_vectors_ = align_item_rows(F, ids, self.items_.ids_)
         self.feature_names_ = names
         W = X
         if self.rating_weight and S.RATING in interactions and interactions[S.RATING].notna().any():
             rating = interactions[S.RATING].fillna(interactions[S.RATING].mean())
             centred = rating - rating.groupby(interactions[S.USER_ID]).transform("mean") + 1.0
             W = interaction_matrix(interactions, self.users_, self.items_, centred.clip(lower=0.1))
-        profiles = (W @ self.item_vectors_).tocsc()  # (n_users, d)
-        scale = 1.0 / np.sqrt(len(self.family_slices_))
-        parts = []
-        for block in self.family_slices_.values():  # a unit profile per family, then 1/sqrt(F)
-            P = profiles[:, block]
-            norms = np.sqrt(np.asarray(P.multiply(P).sum(axis=1))).ravel()
-            parts.append(sp.diags(scale / np.maximum(norms, 1e-12)) @ P)
-        self.user_profiles_ = sp.hstack(parts, format="csr")
+        # (n_users, d): a unit profile per family, each block scaled by 1/sqrt(F)
+        self.user_profiles_ = unit_blocks(W @ self.item_vectors_, self.family_slices_)
 
     def _score(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray((self.user_profiles_[user_index] @ self.item_vectors_.T).todense())

@@ -170,9 +170,6 @@ class Hybrid(Recommender):
 
     def _score(self, user_index: np.ndarray) -> np.ndarray:
         users = self.users_.ids(user_index)
-        short = self.history_length_[user_index] < self.min_history
-        if self.weight == 1.0 and not short.any():  # collaborative only: skip the content part
-            return self._part(self.collaborative_, self._cf_cols, users)
         content = self._part(self.content_, self._content_cols, users)
         if self.weight == 0.0:
             return content
@@ -180,5 +177,6 @@ class Hybrid(Recommender):
             self.weight * self._part(self.collaborative_, self._cf_cols, users)
             + (1.0 - self.weight) * content
         )
+        short = self.history_length_[user_index] < self.min_history
         blended[short] = content[short]
         return blended

@@ -51,7 +51,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from course_utils import schema as S
-from course_utils.features import item_content_matrix
+from course_utils.features import align_item_rows, item_content_matrix
 from course_utils.models.base import Recommender, _check_k, top_k
 
 __all__ = ["TwoTower", "two_tower_loss", "Adam"]
@@ -346,12 +346,7 @@ class TwoTower(Recommender):
             F = sp.hstack([F, sp.csr_matrix(z[:, None])]).tocsr()
             names = np.append(names, "year_std")
         self.feature_names_ = names
-        rows = np.flatnonzero(self.items_.contains(ids))
-        select = sp.csr_matrix(
-            (np.ones(len(rows)), (self.items_.index(ids[rows]), rows)),
-            shape=(len(self.items_), F.shape[0]),
-        )
-        return (select @ F).tocsr().astype(np.float32)
+        return align_item_rows(F, ids, self.items_.ids_).astype(np.float32)
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
         self._check_params()

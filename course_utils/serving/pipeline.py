@@ -53,7 +53,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from course_utils import schema as S
-from course_utils.features import genre_multi_hot, item_content_blocks
+from course_utils.features import align_item_rows, genre_multi_hot, item_content_blocks
 from course_utils.models.base import Recommender
 from course_utils.serving.features import FEATURE_ARRAYS, FeatureStore, export_feature_store
 from course_utils.serving.trees import ARRAY_DTYPES as TREE_ARRAYS
@@ -300,12 +300,7 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
     G = np.zeros((len(item_ids), len(names)), dtype=np.float32)
     G[known] = genres[pos[known]]
     F, _, content_ids, blocks = item_content_blocks(items)
-    cpos = pd.Index(content_ids).get_indexer(item_ids)
-    select = sp.csr_matrix(
-        (np.ones(int((cpos >= 0).sum())), (np.flatnonzero(cpos >= 0), cpos[cpos >= 0])),
-        shape=(len(item_ids), F.shape[0]),
-    )
-    content = (select @ F).tocsr()
+    content = align_item_rows(F, content_ids, item_ids)
     kids = (
         G[:, list(names).index(KIDS_GENRE)] > 0
         if KIDS_GENRE in names
