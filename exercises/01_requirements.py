@@ -14,7 +14,7 @@
 #
 # **How to work.** Fill in the code between the lines marked `# YOUR CODE HERE` and run
 # the check cell below it. A check prints ✅ when your function agrees with the course's
-# reference implementation (`course_utils.capacity`) on several inputs, ⏳ while the
+# reference implementation (`course_utils.design.capacity`) on several inputs, ⏳ while the
 # exercise is untouched, and ❌ with the failing input, the expected and the received
 # value and a hint otherwise. Each exercise has a hint you can unfold.
 
@@ -41,18 +41,8 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_utils.capacity import LatencyBudget, format_bytes, machines_needed
-from course_utils.exercises.step01 import (
-    CORES_PER_MACHINE,
-    CPU_MS_PER_REQUEST,
-    MOBILE_FIXED_STAGES,
-    MOBILE_P99_MS,
-    VARIANT,
-    check_cores_needed,
-    check_embedding_memory_bytes,
-    check_remaining_budget_ms,
-    check_variant_machines,
-)
+from course_utils.design import LatencyBudget, format_bytes, machines_needed, plot_latency_budget
+from course_utils.exercises.step01 import CORES_PER_MACHINE, CPU_MS_PER_REQUEST, MOBILE_FIXED_STAGES, MOBILE_P99_MS, VARIANT, check_cores_needed, check_embedding_memory_bytes, check_remaining_budget_ms, check_variant_machines
 
 plt.rcParams["figure.dpi"] = 80
 
@@ -101,7 +91,7 @@ _ = check_cores_needed(cores_needed)
 # %% [markdown]
 # Now use your function for the variant: how many machines of `CORES_PER_MACHINE` cores
 # does its peak load need at `CPU_MS_PER_REQUEST` and the default utilisation? Round up
-# with `machines_needed(cores, cores_per_machine)` from `course_utils.capacity`. Write the
+# with `machines_needed(cores, cores_per_machine)` from `course_utils.design.capacity`. Write the
 # computation inside `variant_machines()` so that the check can call it.
 #
 # <details><summary>Hint</summary>
@@ -173,7 +163,7 @@ else:
     print(f"ranking budget: {ranking_ms:g} ms")
     print(f"candidates at {RANK_US_PER_CANDIDATE} µs each: at most {affordable:,}")
     mobile = LatencyBudget({**MOBILE_FIXED_STAGES, "ranking": ranking_ms}, p99_ms=MOBILE_P99_MS)
-    ax = mobile.plot()
+    ax = plot_latency_budget(mobile)
     ax.set_title("Mobile latency budget")
     plt.show()
 

@@ -18,8 +18,8 @@
 #
 # **How to work.** Fill in the code between the lines marked `# YOUR CODE HERE` and run
 # the check cell below it. A check prints ✅ when your function agrees with the course's
-# reference implementation (`course_utils.metrics`, `course_utils.evaluation`,
-# `course_utils.abtest`) on several inputs, ⏳ while the exercise is untouched, and ❌ with
+# reference implementation (`course_utils.evaluation.metrics`, `course_utils.evaluation`,
+# `course_utils.evaluation.abtest`) on several inputs, ⏳ while the exercise is untouched, and ❌ with
 # the failing input, the expected and the received value and a hint otherwise. Each
 # exercise has a hint you can unfold.
 
@@ -48,13 +48,7 @@ import math
 import numpy as np
 from scipy import stats
 
-from course_utils.exercises.step05 import (
-    check_bootstrap_ci,
-    check_ndcg_at_k,
-    check_peeking_false_positive_rate,
-    check_precision_at_k,
-    check_sample_size_two_proportions,
-)
+from course_utils.exercises.step05 import check_bootstrap_ci, check_ndcg_at_k, check_peeking_false_positive_rate, check_precision_at_k, check_sample_size_two_proportions
 
 # %% [markdown]
 # ## Theory in five lines
@@ -247,7 +241,7 @@ check_bootstrap_ci(bootstrap_ci)
 # %%
 from course_utils.evaluation import per_user_metrics
 from course_utils.models import Popularity
-from course_utils.splits import benchmark_split
+from course_utils.data import benchmark_split
 
 split = benchmark_split()
 ndcg = per_user_metrics(Popularity().fit(split.train), split, ks=10)["ndcg"].to_numpy()
@@ -390,5 +384,5 @@ except NotImplementedError:
 # * An A/B test is sized before it starts; halving the detectable lift costs four times the
 #   users. Looking at a running test every day and stopping at the first significant result
 #   multiplies the false-positive rate; guardrails protect what the primary metric ignores.
-# * The course's tested, reference versions live in `course_utils.metrics`,
-#   `course_utils.evaluation` and `course_utils.abtest`.
+# * The course's tested, reference versions live in `course_utils.evaluation.metrics`,
+#   `course_utils.evaluation` and `course_utils.evaluation.abtest`.

@@ -32,17 +32,11 @@ if "google.colab" in sys.modules:
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.exercises.step07 import (
-    check_aa_threshold,
-    check_detect_drift_day,
-    check_psi,
-    check_rolling_p99,
-)
-from course_utils.incidents import category_psi, inject_latency
+from course_utils.data import schema as S
+from course_utils.exercises.step07 import check_aa_threshold, check_detect_drift_day, check_psi, check_rolling_p99
+from course_utils.monitoring import PSI_MODERATE, PSI_SIGNIFICANT, category_psi, inject_latency, simulate_request_log
 from course_utils import monitoring
-from course_utils.monitoring import PSI_MODERATE, PSI_SIGNIFICANT, simulate_request_log
-from course_utils.synthetic import make_synthetic
+from course_utils.data import make_synthetic
 
 # %% [markdown]
 # ## Exercise 1 · The Population Stability Index

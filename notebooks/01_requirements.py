@@ -12,10 +12,10 @@
 #
 # 1. ask the clarifying questions a designer asks, grouped by category;
 # 2. write the agreed answers down as a validated, structured object
-#    (`course_utils.requirements.SystemRequirements`);
+#    (`course_utils.design.requirements.SystemRequirements`);
 # 3. turn requirements into back-of-envelope capacity numbers — cores, machines, embedding
 #    memory, scoring cost, a latency budget and log storage — with the tested functions of
-#    `course_utils.capacity`;
+#    `course_utils.design.capacity`;
 # 4. explain why a catalogue of tens of thousands of titles calls for a **two-stage funnel**
 #    (retrieval, then ranking), and sketch the serving path;
 # 5. summarise all of it in the one-page design document a production team would write.
@@ -48,9 +48,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from course_utils import schema as S
-from course_utils.capacity import (
+from course_utils.data import schema as S
+from course_utils.design import (
     LatencyBudget,
+    SystemRequirements,
     ann_scoring_cost,
     brute_force_scoring_cost,
     cores_needed,
@@ -59,10 +60,11 @@ from course_utils.capacity import (
     format_bytes,
     log_volume,
     machines_needed,
+    plot_architecture,
+    plot_funnel,
+    plot_latency_budget,
 )
 from course_utils.data import load_dataset, locate_movielens
-from course_utils.diagrams import plot_architecture, plot_funnel
-from course_utils.requirements import SystemRequirements
 
 plt.rcParams["figure.dpi"] = 80
 
@@ -215,7 +217,7 @@ print(variant)
 # ## 5. Back-of-envelope capacity planning
 #
 # Each estimate below is one line of arithmetic, implemented and unit-tested in
-# `course_utils.capacity` so that the exercises and later steps reuse the same numbers.
+# `course_utils.design.capacity` so that the exercises and later steps reuse the same numbers.
 # The inputs that are *assumptions* today are named in capitals; step 6 replaces the CPU
 # cost per request with a measured number.
 
@@ -345,7 +347,7 @@ budget = LatencyBudget(
     p99_ms=req.p99_ms,
 )
 print(budget)
-ax = budget.plot()
+ax = plot_latency_budget(budget)
 ax.set_title(f"Where the {req.p99_ms:g} ms of the p99 go")
 plt.show()
 

@@ -38,13 +38,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.data import load_dataset
-from course_utils.evaluation import compare, plot_comparison
-from course_utils.labels import objective_table, relevance_labels, threshold_curve
+from course_utils.data import schema as S
+from course_utils.data import benchmark_split, load_dataset, validation_split
+from course_utils.evaluation import compare, evaluate, plot_comparison
+from course_utils.design import objective_table, relevance_labels, threshold_curve
 from course_utils.models import Popularity, Random
-from course_utils.splits import benchmark_split, validation_split
-from course_utils.evaluation import evaluate
 
 plt.rcParams["figure.dpi"] = 80
 synthetic = load_dataset("synthetic", random_state=42)

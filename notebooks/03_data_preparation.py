@@ -41,18 +41,22 @@ import scipy.sparse as sp
 import seaborn as sns
 
 from course_utils import features as F
-from course_utils import schema as S
-from course_utils.data import MOVIELENS_CITATION, MOVIELENS_LICENCE, load_dataset
-from course_utils.evaluation import evaluate, paired_compare, per_user_metrics
-from course_utils.models import Popularity
-from course_utils.models.base import Recommender
-from course_utils.splits import (
+from course_utils.data import (
+    MOVIELENS_CITATION,
+    MOVIELENS_LICENCE,
     benchmark_split,
+    corrupt_copy,
+    gini,
     global_temporal_split,
+    load_dataset,
+    lorenz_curve,
     per_user_temporal_split,
     random_split,
+    validate_dataset,
 )
-from course_utils.validation import corrupt_copy, validate_dataset
+from course_utils.data import schema as S
+from course_utils.evaluation import evaluate, paired_compare, per_user_metrics
+from course_utils.models import Popularity, Recommender
 
 plt.rcParams["figure.dpi"] = 80
 sns.set_theme(style="whitegrid", context="notebook")
@@ -61,7 +65,7 @@ sns.set_theme(style="whitegrid", context="notebook")
 # ## 1 · Two data sources
 #
 # The course uses one loader, `load_dataset(name)`, for two sources with the **same column
-# names** (from `course_utils.schema`), so every feature, model and metric runs on either.
+# names** (from `course_utils.data.schema`), so every feature, model and metric runs on either.
 #
 # **MovieLens ml-latest-small** (GroupLens) is real: 100k explicit ratings by 610 users. Its
 # licence allows research and education only, so the loader never ships it: it finds a local
@@ -82,7 +86,7 @@ ratings.head(3)
 movies.head(3)
 
 # %% [markdown]
-# **The synthetic streaming platform** is generated (`course_utils.synthetic`): a year of
+# **The synthetic streaming platform** is generated (`course_utils.data.synthetic`): a year of
 # watch events with the signals a streaming service actually logs (`watch_pct`, `completed`,
 # an optional rating, title `duration` and `release_date`, user profiles), with a latent
 # taste structure that models can learn. It is seeded, so it is the same on every machine.
@@ -178,10 +182,10 @@ print(
 # %%
 item_counts = ratings.groupby(S.ITEM_ID).size().reindex(movies[S.ITEM_ID], fill_value=0)
 share_sorted = np.sort(item_counts.to_numpy())[::-1]
-population, cumulative = F.lorenz_curve(item_counts)
-gini_ml = F.gini(item_counts)
+population, cumulative = lorenz_curve(item_counts)
+gini_ml = gini(item_counts)
 syn_counts = events.groupby(S.ITEM_ID).size().reindex(titles[S.ITEM_ID], fill_value=0)
-gini_syn = F.gini(syn_counts)
+gini_syn = gini(syn_counts)
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.8))
 rated_items = share_sorted[share_sorted > 0]
@@ -194,7 +198,7 @@ ax1.set(
     title="Popularity by rank: the long tail",
 )
 ax2.plot(population, cumulative, label=f"MovieLens (Gini {gini_ml:.2f})")
-p_syn, c_syn = F.lorenz_curve(syn_counts)
+p_syn, c_syn = lorenz_curve(syn_counts)
 ax2.plot(p_syn, c_syn, label=f"synthetic (Gini {gini_syn:.2f})")
 ax2.plot([0, 1], [0, 1], "k--", lw=1, label="perfect equality")
 ax2.set(

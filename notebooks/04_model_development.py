@@ -51,46 +51,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from course_utils import schema as S
-from course_utils.cold_start import (
-    evaluate_users,
-    hit_rate_on_items,
-    hold_out_items,
-    random_hit_rate,
-    truncate_histories,
-)
-from course_utils.data import load_dataset
-from course_utils.features import unit_blocks
-from course_utils.candidates import candidate_recall_table, retrieve
-from course_utils.evaluation import (
-    bootstrap_ci,
-    compare,
-    evaluate,
-    evaluate_recommendations,
-    paired_compare,
-    per_user_metrics,
-    plot_comparison,
-)
-from course_utils.models import ContentBased, Hybrid, Popularity
-from course_utils.models.als import ALS, solve_user
-from course_utils.models.ease import EASE, ease_weights
-from course_utils.models.hybrid import minmax_rows
-from course_utils.models.knn import ItemKNN, cosine_similarity
-from course_utils.models.svd import PureSVD
-from course_utils.models.two_stage import (
-    TwoStage,
-    default_retrievers,
-    fit_ranker,
-    fit_retrievers,
-    predict_ranker,
-    ranker_training_data,
-    retriever_feature_names,
-)
-from course_utils.models.two_tower import TwoTower
-from course_utils.ranking_features import feature_tables, ranking_features
-from course_utils.splits import Split, benchmark_split, validation_split
-from course_utils.tuning import RETRIEVAL_GRIDS, select_with_evidence, tune
-from course_utils.two_stage_analysis import ablation, permutation_importance_table
+from course_utils.data import schema as S
+from course_utils.evaluation import RETRIEVAL_GRIDS, ablation, bootstrap_ci, compare, evaluate, evaluate_recommendations, evaluate_users, hit_rate_on_items, hold_out_items, paired_compare, per_user_metrics, permutation_importance_table, plot_comparison, random_hit_rate, select_with_evidence, truncate_histories, tune
+from course_utils.data import Split, benchmark_split, load_dataset, validation_split
+from course_utils.features import feature_tables, ranking_features, unit_blocks
+from course_utils.models import ALS, EASE, ContentBased, Hybrid, ItemKNN, Popularity, PureSVD, TwoStage, TwoTower, candidate_recall_table, cosine_similarity, default_retrievers, ease_weights, fit_ranker, fit_retrievers, minmax_rows, predict_ranker, ranker_training_data, retrieve, retriever_feature_names, solve_user
 
 plt.rcParams["figure.dpi"] = 80
 sns.set_theme(style="whitegrid", context="notebook")
@@ -146,7 +111,7 @@ def similar_from_vectors(vectors: np.ndarray, model):
     unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def similar_items(item_ids, k):
-        from course_utils.models.base import top_k
+        from course_utils.models import top_k
 
         idx = model.items_.index(np.asarray(item_ids))
         sims = unit[idx] @ unit.T
@@ -370,7 +335,7 @@ print(
 # %%
 def knn_similar(item_ids, k):
     """An item's neighbours are the non-zeros of its row of the sparse similarity matrix."""
-    from course_utils.models.base import top_k
+    from course_utils.models import top_k
 
     rows = knn.similarity_[knn.items_.index(np.asarray(item_ids))].toarray()
     cols, vals = top_k(rows, k)
@@ -509,7 +474,7 @@ user_table
 # `validation_split(train)` carves each user's last 20 % of *training* ratings into a
 # validation window; `tune` fits every setting of a small grid on the rest and scores it on
 # that window. The test period is never looked at. The two cheapest grids of
-# `course_utils.tuning.RETRIEVAL_GRIDS`:
+# `course_utils.evaluation.tuning.RETRIEVAL_GRIDS`:
 
 # %%
 val = validation_split(train)
@@ -887,7 +852,7 @@ plt.show()
 # step 3), but never a label-window or test rating of anyone.
 #
 # The features of one candidate pair (retriever ranks and scores, item popularity as of
-# the user's own last activity, genre match, ...; `course_utils.ranking_features`
+# the user's own last activity, genre match, ...; `course_utils.features.ranking`
 # documents each):
 
 # %% [markdown]
@@ -923,7 +888,7 @@ plt.show()
 # and the labels. All settings come from `TwoStage`'s defaults. The features of one
 # candidate pair (retriever ranks and scores, item popularity as of the user's own last
 # activity, similarity to the user's recent titles, genre match, ...;
-# `course_utils.ranking_features` documents each):
+# `course_utils.features.ranking` documents each):
 
 # %%
 config = TwoStage()  # its defaults drive every step below, as in TwoStage.fit

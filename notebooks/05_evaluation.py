@@ -48,33 +48,9 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-from course_utils import abtest
-from course_utils.data import load_movielens
-from course_utils.evaluation import (
-    ACCURACY_METRICS,
-    bootstrap_ci,
-    compare,
-    evaluate,
-    paired_compare,
-    plot_comparison,
-)
-from course_utils.models import ContentBased, Popularity, Random
-from course_utils.models.als import ALS
-from course_utils.models.ease import EASE
-from course_utils.models.knn import ItemKNN
-from course_utils.models.svd import PureSVD
-from course_utils.models.two_stage import NON_CANDIDATE_SCORE, TwoStage
-from course_utils.models.two_tower import TwoTower
-from course_utils.offline import (
-    PrecomputedScores,
-    beyond_accuracy_table,
-    metric_by_segment,
-    sample_negatives,
-    sampled_negative_evaluation,
-    sampled_ranks,
-    segment_users,
-)
-from course_utils.splits import benchmark_split, random_split
+from course_utils.evaluation import ACCURACY_METRICS, PrecomputedScores, abtest, beyond_accuracy_table, bootstrap_ci, compare, evaluate, metric_by_segment, paired_compare, plot_comparison, sample_negatives, sampled_negative_evaluation, sampled_ranks, segment_users
+from course_utils.data import benchmark_split, load_movielens, random_split
+from course_utils.models import ALS, EASE, NON_CANDIDATE_SCORE, ContentBased, ItemKNN, Popularity, PureSVD, Random, TwoStage, TwoTower
 
 plt.rcParams["figure.dpi"] = 80
 sns.set_theme(style="whitegrid", context="notebook")

@@ -57,30 +57,13 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from course_utils import capacity
-from course_utils import schema as S
+from course_utils.design import SystemRequirements, capacity, plot_architecture
+from course_utils.data import schema as S
 from course_utils.benchmark import serving as bench
-from course_utils.data import load_dataset
-from course_utils.diagrams import plot_architecture
-from course_utils.models import Popularity, top_k
-from course_utils.models.als import ALS
-from course_utils.models.two_stage import TwoStage
+from course_utils.data import benchmark_split, load_dataset
+from course_utils.models import ALS, Popularity, TwoStage, top_k
 from course_utils.monitoring import RequestLog
-from course_utils.requirements import SystemRequirements
-from course_utils.serving import (
-    ArtifactError,
-    BadRequest,
-    RecommendationService,
-    TreeEnsemble,
-    export_pipeline,
-    load_artifacts,
-    mmr_rerank,
-    retriever_scores,
-    route_request,
-    save_artifacts,
-    serve_in_background,
-)
-from course_utils.splits import benchmark_split
+from course_utils.serving import ArtifactError, BadRequest, RecommendationService, TreeEnsemble, export_pipeline, load_artifacts, mmr_rerank, retriever_scores, route_request, save_artifacts, serve_in_background
 
 plt.rcParams["figure.dpi"] = 80
 req = SystemRequirements()

@@ -47,37 +47,11 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from course_utils import schema as S
-from course_utils.data import load_dataset
-from course_utils.incidents import (
-    category_psi,
-    decay_curve,
-    decay_summary,
-    inject_latency,
-    online_metrics,
-    replay,
-    retrain_interval,
-    session_requests,
-    window_metrics,
-)
-from course_utils.models import Popularity
-from course_utils.models.ease import EASE
-from course_utils.models.svd import PureSVD
-from course_utils.monitoring import (
-    DEFAULT_RULES,
-    PSI_MODERATE,
-    PSI_SIGNIFICANT,
-    AlertRule,
-    RequestLog,
-    detect_change_day,
-    evaluate_alerts,
-    freshness,
-    rolling_percentile,
-    simulate_request_log,
-    summarize,
-)
+from course_utils.data import schema as S
+from course_utils.data import load_dataset, make_synthetic
+from course_utils.monitoring import DEFAULT_RULES, PSI_MODERATE, PSI_SIGNIFICANT, AlertRule, RequestLog, category_psi, decay_curve, decay_summary, detect_change_day, evaluate_alerts, freshness, inject_latency, online_metrics, replay, retrain_interval, rolling_percentile, session_requests, simulate_request_log, summarize, window_metrics
+from course_utils.models import EASE, Popularity, PureSVD
 from course_utils.serving import RecommendationService
-from course_utils.synthetic import make_synthetic
 
 plt.rcParams["figure.dpi"] = 80
 sns.set_theme(style="whitegrid", context="notebook")

@@ -31,12 +31,8 @@ if "google.colab" in sys.modules:
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.exercises.step02 import (
-    check_label_relevant,
-    check_popularity_recommend,
-    check_positive_share,
-)
+from course_utils.data import schema as S
+from course_utils.exercises.step02 import check_label_relevant, check_popularity_recommend, check_positive_share
 
 # %% [markdown]
 # ## Exercise 1 · A label function
@@ -130,7 +126,7 @@ check_popularity_recommend(popularity_recommend)
 
 # %%
 from course_utils.evaluation import evaluate_recommendations
-from course_utils.splits import benchmark_split
+from course_utils.data import benchmark_split
 
 
 def evaluate_my_popularity():

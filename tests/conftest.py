@@ -9,11 +9,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 
 
 def _movielens_available() -> bool:
-    from course_utils.data import DataNotFoundError, locate_movielens
+    from course_utils.data.movielens import DataNotFoundError, locate_movielens
 
     try:
         locate_movielens(download=False)
@@ -33,7 +33,7 @@ def benchmark():
     """The course benchmark split (MovieLens), skipped when the data is not local."""
     if not os.environ.get("COURSE_DATA_DIR") or not _movielens_available():
         pytest.skip("MovieLens not available locally (set COURSE_DATA_DIR)")
-    from course_utils.splits import benchmark_split
+    from course_utils.data.splits import benchmark_split
 
     return benchmark_split()
 

@@ -1,4 +1,4 @@
-"""Tests for course_utils.abtest against closed forms, scipy, published tables and simulation."""
+"""Tests for course_utils.evaluation.abtest against closed forms, scipy, published tables and simulation."""
 
 import dataclasses
 import doctest
@@ -10,24 +10,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from course_utils import abtest
-from course_utils.abtest import (
-    boundary_crossing_probability,
+from course_utils.evaluation import abtest
+from course_utils.evaluation.abtest.analysis import t_test_continuous, z_test_two_proportions
+from course_utils.evaluation.abtest.design import (
     minimum_detectable_effect,
     minimum_detectable_effect_continuous,
     power_continuous,
     power_two_proportions,
     sample_size_continuous,
     sample_size_two_proportions,
-    sequential_boundaries,
-    simulate_ab_tests,
-    simulate_interleaving,
-    simulate_peeking,
-    simulate_user_level_ab,
-    t_test_continuous,
-    team_draft_interleave,
-    z_test_two_proportions,
 )
+from course_utils.evaluation.abtest.interleaving import simulate_interleaving, team_draft_interleave
+from course_utils.evaluation.abtest.sequential import (
+    boundary_crossing_probability,
+    sequential_boundaries,
+    simulate_peeking,
+)
+from course_utils.evaluation.abtest.simulation import simulate_ab_tests, simulate_user_level_ab
 
 Z_975, Z_80 = stats.norm.ppf(0.975), stats.norm.ppf(0.80)
 
@@ -397,5 +396,15 @@ def test_bad_types_raise_type_errors():
 
 
 def test_docstring_examples():
-    failures, tried = doctest.testmod(abtest, optionflags=doctest.NORMALIZE_WHITESPACE)
+    tried = failures = 0
+    for module in (
+        abtest.design,
+        abtest.analysis,
+        abtest.simulation,
+        abtest.sequential,
+        abtest.interleaving,
+    ):
+        result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
+        failures += result.failed
+        tried += result.attempted
     assert tried > 10 and failures == 0

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import course_utils
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.serving import (
     ArtifactError,
     ArtifactIntegrityError,

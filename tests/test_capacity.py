@@ -1,4 +1,4 @@
-"""Tests for course_utils.capacity against hand calculations."""
+"""Tests for course_utils.design.capacity against hand calculations."""
 
 import math
 
@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_utils.capacity import (
+from course_utils.design.capacity import (
     LatencyBudget,
     ann_scoring_cost,
     brute_force_scoring_cost,

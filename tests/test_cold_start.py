@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import schema as S
-from course_utils.cold_start import (
+from course_utils.data import schema as S
+from course_utils.data.splits import Split, per_user_temporal_split
+from course_utils.evaluation.cold_start import (
     evaluate_users,
     hit_rate_on_items,
     hold_out_items,
@@ -20,9 +21,8 @@ from course_utils.cold_start import (
     restrict_users,
     truncate_histories,
 )
-from course_utils.evaluation import per_user_metrics
+from course_utils.evaluation.harness import per_user_metrics
 from course_utils.models import ContentBased, Popularity
-from course_utils.splits import Split, per_user_temporal_split
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models import ALL_MODELS, NotFittedError, top_k
 
 SMALL = {  # keep expensive models quick on the tiny fixture

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import data as D
-from course_utils import schema as S
+from course_utils.data import movielens as D
+from course_utils.data import schema as S
 from tests.conftest import requires_movielens
 
 FIXTURE = {

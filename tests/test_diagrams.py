@@ -1,4 +1,4 @@
-"""Tests for course_utils.diagrams: the right texts and shapes, no leaked figures."""
+"""Tests for course_utils.design.diagrams: the right texts and shapes, no leaked figures."""
 
 import matplotlib
 
@@ -10,8 +10,8 @@ import pytest
 from matplotlib.axes import Axes
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 
-from course_utils.capacity import LatencyBudget
-from course_utils.diagrams import plot_architecture, plot_funnel, plot_latency_budget
+from course_utils.design.capacity import LatencyBudget
+from course_utils.design.diagrams import plot_architecture, plot_funnel, plot_latency_budget
 
 FUNNEL = [("catalogue", 50_000), ("candidates", 500), ("shown", 20)]
 
@@ -178,7 +178,7 @@ def test_architecture_on_a_given_axes():
 # --------------------------------------------------------------------------- latency budget
 def test_latency_budget_plot_texts_and_segments():
     budget = LatencyBudget({"network": 40, "feature fetch": 20, "ranking": 100}, p99_ms=200)
-    ax = budget.plot()
+    ax = plot_latency_budget(budget)
     assert isinstance(ax, Axes)
     assert _texts(ax) == [
         "network\n40 ms",

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from course_utils import evaluation as E
+from course_utils.data.splits import per_user_temporal_split
 from course_utils.models import Popularity, Random
-from course_utils.splits import per_user_temporal_split
 
 
 def test_evaluate_table_shape(tiny_interactions):

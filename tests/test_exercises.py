@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_utils import metrics
+from course_utils.evaluation import metrics
 from course_utils.exercises.__main__ import main
 from course_utils.exercises.build import (
     MarkerError,

@@ -11,11 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
-from course_utils.candidates import candidate_recall
+from course_utils.data import schema as S
 from course_utils.exercises import step04, step04_extra, step04b
 from course_utils.models import Hybrid, Popularity
 from course_utils.models.als import solve_user
+from course_utils.models.candidates import candidate_recall
 from course_utils.models.ease import ease_weights
 from course_utils.models.hybrid import minmax_rows
 from course_utils.models.knn import cosine_similarity

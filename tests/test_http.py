@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from course_utils.monitoring import RequestLog
+from course_utils.monitoring.request_log import RequestLog
 from course_utils.serving import (
     RecommendationService,
     export_pipeline,

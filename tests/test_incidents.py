@@ -1,4 +1,4 @@
-"""Tests for course_utils.incidents against hand calculations and trusted references
+"""Tests for course_utils.monitoring against hand calculations and trusted references
 (the evaluation harness, monitoring.psi / psi_categorical, least squares, brute-force loops)."""
 
 from __future__ import annotations
@@ -9,26 +9,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import schema as S
-from course_utils.evaluation import per_user_metrics
-from course_utils.incidents import (
-    RetrainInterval,
-    aa_psi_threshold,
-    category_psi,
-    decay_curve,
-    decay_summary,
-    inject_latency,
-    online_metrics,
-    replay,
-    restamp,
-    retrain_interval,
-    session_requests,
-    window_metrics,
-)
+from course_utils.data import schema as S
+from course_utils.data.splits import Split
+from course_utils.evaluation.harness import per_user_metrics
 from course_utils.models import Popularity
 from course_utils.models.svd import PureSVD
-from course_utils.monitoring import RequestLog, psi, psi_categorical, simulate_request_log
-from course_utils.splits import Split
+from course_utils.monitoring.decay import (
+    RetrainInterval,
+    decay_curve,
+    decay_summary,
+    retrain_interval,
+    window_metrics,
+)
+from course_utils.monitoring.drift import psi, psi_categorical
+from course_utils.monitoring.incidents import aa_psi_threshold, category_psi, inject_latency
+from course_utils.monitoring.request_log import RequestLog, simulate_request_log
+from course_utils.monitoring.traffic import online_metrics, replay, restamp, session_requests
 
 DAY0 = pd.Timestamp("2024-01-01", tz="UTC")
 FAST = settings(max_examples=25, deadline=None)

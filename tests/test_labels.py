@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
-from course_utils.labels import objective_table, relevance_labels, threshold_curve
+from course_utils.data import schema as S
+from course_utils.design.labels import objective_table, relevance_labels, threshold_curve
 
 
 def test_rating_decides_where_present():
@@ -46,7 +46,7 @@ def test_threshold_curve_against_direct_counts():
 
 
 def test_objective_table_on_synthetic():
-    from course_utils.synthetic import make_synthetic
+    from course_utils.data.synthetic import make_synthetic
 
     ds = make_synthetic(n_users=400, n_items=150, n_interactions=6000, random_state=1)
     table = objective_table(ds.interactions, ds.items)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from sklearn.metrics import ndcg_score
 
-from course_utils import metrics as M
+from course_utils.evaluation import metrics as M
 
 HITS = np.array([[True, False, True, False], [False, False, False, True], [False] * 4])
 N_REL = np.array([3, 1, 2])

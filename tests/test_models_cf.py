@@ -17,15 +17,15 @@ from hypothesis import strategies as st
 from sklearn.metrics.pairwise import cosine_similarity as sk_cosine
 from threadpoolctl import threadpool_limits
 
-from course_utils.evaluation import evaluate
+from course_utils.data.splits import per_user_temporal_split
+from course_utils.evaluation.harness import evaluate
+from course_utils.evaluation.tuning import RETRIEVAL_GRIDS, tune
 from course_utils.exercises import step04
 from course_utils.models import Popularity
 from course_utils.models.als import ALS, hkv_loss, solve_user, solve_users
 from course_utils.models.ease import EASE, ease_weights
 from course_utils.models.knn import ItemKNN, cosine_similarity
 from course_utils.models.svd import PureSVD, item_factors
-from course_utils.splits import per_user_temporal_split
-from course_utils.tuning import RETRIEVAL_GRIDS, tune
 from tests.conftest import requires_movielens
 
 
@@ -285,7 +285,7 @@ def test_models_beat_popularity_on_structured_synthetic_data(model_cls):
 
 @pytest.fixture(scope="module")
 def movielens_subsample():
-    from course_utils.data import load_movielens
+    from course_utils.data.movielens import load_movielens
 
     ratings = load_movielens().interactions
     top_items = ratings["item_id"].value_counts().index[:1500]  # keeps EASE's inverse small

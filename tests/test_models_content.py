@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from course_utils import schema as S
-from course_utils.features import item_content_matrix
+from course_utils.data import schema as S
+from course_utils.features.content import item_content_matrix
 from course_utils.models import ContentBased, Hybrid, Popularity
 from course_utils.models.hybrid import minmax_rows
 

@@ -14,23 +14,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from course_utils import monitoring as mon
-from course_utils.monitoring import (
-    DEFAULT_RULES,
-    Alert,
-    AlertRule,
-    RequestLog,
+from course_utils.monitoring.alerts import DEFAULT_RULES, Alert, AlertRule, evaluate_alerts
+from course_utils.monitoring.changes import detect_change_day
+from course_utils.monitoring.drift import (
     chi2_test_categorical,
-    detect_change_day,
     drift_report,
-    evaluate_alerts,
-    freshness,
     ks_test,
     psi,
     psi_categorical,
-    rolling_percentile,
-    simulate_request_log,
-    summarize,
 )
+from course_utils.monitoring.request_log import RequestLog, simulate_request_log
+from course_utils.monitoring.staleness import freshness
+from course_utils.monitoring.summaries import rolling_percentile, summarize
 
 DAY0 = pd.Timestamp("2024-01-01", tz="UTC")
 FAST = settings(max_examples=25, deadline=None)
@@ -698,7 +693,8 @@ def test_detect_change_day():
 
 
 def test_cold_start_share_pools_every_cold_start_path():
-    from course_utils.monitoring import RequestLog, summarize
+    from course_utils.monitoring.request_log import RequestLog
+    from course_utils.monitoring.summaries import summarize
 
     log = RequestLog()
     for i, source in enumerate(

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import offline as O
-from course_utils import schema as S
+from course_utils import evaluation as O
+from course_utils.data import schema as S
+from course_utils.data.splits import per_user_temporal_split
 from course_utils.models import ContentBased, Popularity
-from course_utils.splits import per_user_temporal_split
 
 
 @pytest.fixture
@@ -337,7 +337,7 @@ def test_precomputed_scores_answer_like_the_model(tiny_split, tiny_items, make):
 
 
 def test_precomputed_scores_feed_compare_and_sampled_metrics(tiny_split):
-    from course_utils.evaluation import compare
+    from course_utils.evaluation.harness import compare
 
     model = Popularity().fit(tiny_split.train)
     scored = O.PrecomputedScores(model, tiny_split.eval_users)

@@ -1,4 +1,4 @@
-"""Tests for course_utils.requirements: validation, derived numbers and rendering."""
+"""Tests for course_utils.design.requirements: validation, derived numbers and rendering."""
 
 import dataclasses
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from course_utils.requirements import SystemRequirements, format_duration
+from course_utils.design.requirements import SystemRequirements, format_duration
 
 
 def test_defaults_are_the_agreed_platform():

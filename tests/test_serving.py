@@ -14,17 +14,18 @@ from hypothesis import strategies as st
 from sklearn.ensemble import HistGradientBoostingClassifier
 from threadpoolctl import threadpool_limits
 
-from course_utils import schema as S
-from course_utils.candidates import retrieve
-from course_utils.dataset import Dataset
+from course_utils.data import schema as S
+from course_utils.data.dataset import Dataset
+from course_utils.data.synthetic import make_synthetic
+from course_utils.features.ranking import ranking_features
 from course_utils.models import ContentBased, Popularity
 from course_utils.models.als import ALS
+from course_utils.models.candidates import retrieve
 from course_utils.models.ease import EASE
 from course_utils.models.svd import PureSVD
 from course_utils.models.two_stage import TwoStage
 from course_utils.models.two_tower import TwoTower
-from course_utils.monitoring import RequestLog
-from course_utils.ranking_features import ranking_features
+from course_utils.monitoring.request_log import RequestLog
 from course_utils.serving import (
     BadRequest,
     RecommendationService,
@@ -34,7 +35,6 @@ from course_utils.serving import (
     retriever_scores,
     route_request,
 )
-from course_utils.synthetic import make_synthetic
 
 
 @functools.lru_cache(maxsize=1)

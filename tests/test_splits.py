@@ -8,15 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import schema as S
-from course_utils.evaluation import evaluate
-from course_utils.models import Popularity
-from course_utils.splits import (
+from course_utils.data import schema as S
+from course_utils.data.splits import (
     global_temporal_split,
     per_user_temporal_split,
     random_split,
     validation_split,
 )
+from course_utils.evaluation.harness import evaluate
+from course_utils.models import Popularity
 
 
 @st.composite

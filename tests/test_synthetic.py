@@ -1,4 +1,4 @@
-"""Tests for course_utils.synthetic: schema, determinism, ranges and learnable structure."""
+"""Tests for course_utils.data.synthetic: schema, determinism, ranges and learnable structure."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils import schema as S
-from course_utils.synthetic import GENRES, make_synthetic
+from course_utils.data import schema as S
+from course_utils.data.synthetic import GENRES, make_synthetic
 
 START = pd.Timestamp("2024-01-01", tz="UTC")
 SMALL = dict(n_users=2000, n_items=1000, n_interactions=30_000)

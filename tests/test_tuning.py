@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from course_utils.evaluation import bootstrap_ci
-from course_utils.tuning import select_with_evidence
+from course_utils.evaluation.harness import bootstrap_ci
+from course_utils.evaluation.tuning import select_with_evidence
 
 
 def test_interval_is_the_paired_bootstrap_of_the_difference():

@@ -8,9 +8,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
-from course_utils.candidates import candidate_recall, candidate_recall_table, retrieve
+from course_utils.data import schema as S
+from course_utils.data.splits import Split, per_user_temporal_split, validation_split
+from course_utils.data.synthetic import make_synthetic
+from course_utils.evaluation.ranker_analysis import (
+    permutation_importance_table,
+    ranked_hits,
+    validation_ndcg,
+)
+from course_utils.features.ranking import feature_tables, ranking_features
 from course_utils.models import Popularity
+from course_utils.models.candidates import candidate_recall, candidate_recall_table, retrieve
 from course_utils.models.ease import EASE
 from course_utils.models.two_stage import (
     TwoStage,
@@ -18,14 +26,6 @@ from course_utils.models.two_stage import (
     fit_retrievers,
     ranker_training_data,
     retriever_feature_names,
-)
-from course_utils.ranking_features import feature_tables, ranking_features
-from course_utils.splits import Split, per_user_temporal_split, validation_split
-from course_utils.synthetic import make_synthetic
-from course_utils.two_stage_analysis import (
-    permutation_importance_table,
-    ranked_hits,
-    validation_ndcg,
 )
 
 FAST = {"max_iter": 30}  # few trees: the tests check plumbing, not accuracy
@@ -343,7 +343,7 @@ def test_validation_ndcg_and_importance(synth, split):
     scores = res[["two_stage", "ease", "pop"]].to_numpy()
     assert ((scores >= 0) & (scores <= 1)).all()
     # a retriever's NDCG from its ranks equals recommending with it (top-10 within top-30)
-    from course_utils.evaluation import evaluate_recommendations
+    from course_utils.evaluation.harness import evaluate_recommendations
 
     ease = fit_retrievers({"ease": _retrievers()["ease"]}, data.split.train)["ease"]
     expected = evaluate_recommendations(

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models import Popularity
 from course_utils.models.two_tower import Adam, TwoTower, two_tower_loss
 from tests.conftest import requires_movielens
@@ -147,9 +147,9 @@ def test_embeddings_helpers_agree_with_scores(tiny_interactions, tiny_items):
 
 
 def test_beats_popularity_on_structured_synthetic_data():
-    from course_utils.evaluation import evaluate
-    from course_utils.splits import per_user_temporal_split
-    from course_utils.synthetic import make_synthetic
+    from course_utils.data.splits import per_user_temporal_split
+    from course_utils.data.synthetic import make_synthetic
+    from course_utils.evaluation.harness import evaluate
 
     data = make_synthetic(n_users=500, n_items=300, n_interactions=15_000, random_state=0)
     split = per_user_temporal_split(data.interactions, 0.8, relevance_threshold=None)
@@ -187,8 +187,8 @@ def test_benchmark_bar(benchmark):
 
     About 8 s of CPU on one core; slower on a busy machine.
     """
-    from course_utils.data import load_movielens
-    from course_utils.evaluation import evaluate
+    from course_utils.data.movielens import load_movielens
+    from course_utils.evaluation.harness import evaluate
 
     model = TwoTower(items=load_movielens().items).fit(benchmark.train)
     assert evaluate(model, benchmark, ks=10)["ndcg"].iloc[0] >= 0.090

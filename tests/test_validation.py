@@ -1,4 +1,4 @@
-"""Tests of course_utils.validation: every check fires on the defect it targets, and only then."""
+"""Tests of course_utils.data.validation: every check fires on the defect it targets, and only then."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
-from course_utils.dataset import Dataset
-from course_utils.synthetic import make_synthetic
-from course_utils.validation import (
+from course_utils.data import schema as S
+from course_utils.data.dataset import Dataset
+from course_utils.data.synthetic import make_synthetic
+from course_utils.data.validation import (
     DataValidationError,
     ValidationReport,
     corrupt_copy,

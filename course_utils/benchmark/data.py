@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from course_utils.synthetic import make_synthetic
+from course_utils.data.synthetic import make_synthetic
 
 DEFAULT_TARGET_S = 1.0
 SEED_DEFAULT_S = 162.0  # the seed generator at the default size, as reported in the issue

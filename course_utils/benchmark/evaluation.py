@@ -11,9 +11,9 @@ import time
 
 import numpy as np
 
-from course_utils.evaluation import evaluate
+from course_utils.data.splits import benchmark_split
+from course_utils.evaluation.harness import evaluate
 from course_utils.models import Popularity
-from course_utils.splits import benchmark_split
 
 TARGET_S = 0.5
 

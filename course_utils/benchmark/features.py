@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import features as F
-from course_utils.data import load_dataset
+from course_utils.data.movielens import load_dataset
 
 TARGET_S = 1.0
 

@@ -17,7 +17,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils.monitoring import RequestLog, simulate_request_log, summarize
+from course_utils.monitoring.request_log import RequestLog, simulate_request_log
+from course_utils.monitoring.summaries import summarize
 
 TARGET_S = 2.0
 GENRES = np.array(

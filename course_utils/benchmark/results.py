@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import time
 
-from course_utils.data import load_movielens
-from course_utils.evaluation import compare
+from course_utils.data.movielens import load_movielens
+from course_utils.data.splits import benchmark_split
+from course_utils.evaluation.harness import compare
 from course_utils.models import (
     ALS,
     EASE,
@@ -24,7 +25,6 @@ from course_utils.models import (
     TwoStage,
     TwoTower,
 )
-from course_utils.splits import benchmark_split
 
 
 def _models(items):

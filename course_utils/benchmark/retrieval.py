@@ -22,10 +22,10 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from course_utils.evaluation import evaluate
+from course_utils.data.splits import benchmark_split
+from course_utils.evaluation.harness import evaluate
 from course_utils.models import ALS, EASE, ItemKNN, Popularity, PureSVD
 from course_utils.models.base import Recommender
-from course_utils.splits import benchmark_split
 
 POPULARITY_NDCG = 0.0740
 BARS = {"PureSVD": 0.090, "ALS": 0.093, "EASE": 0.100, "ItemKNN": POPULARITY_NDCG}

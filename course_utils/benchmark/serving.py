@@ -5,7 +5,7 @@ request would run on a busy server):
 
 1. **MovieLens**: per-stage and end-to-end latency p50/p95/p99 of the full two-stage
    service over 10,000 requests;
-2. **50K items** (synthetic, :func:`course_utils.synthetic.make_synthetic`): the same
+2. **50K items** (synthetic, :func:`course_utils.data.synthetic.make_synthetic`): the same
    for a catalogue of the seed's size, with ALS + popularity retrievers (EASE would need
    a dense 50K x 50K weight matrix, 20 GB in float64, and an O(n^3) inverse), and the
    ratio of the end-to-end p99 to the **retrieval floor** (one source's scoring and
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import capacity
+from course_utils.design import capacity
 
 __all__ = [
     "RESULTS_DIR",
@@ -327,10 +327,10 @@ def time_fits(
     interactions (users = interactions / 50, ``n_items`` items); ``"ease"`` against the
     number of items (``sizes`` are item counts; 20 interactions per item).
     """
+    from course_utils.data.synthetic import make_synthetic
     from course_utils.models.als import ALS
     from course_utils.models.ease import EASE
     from course_utils.models.two_tower import TwoTower
-    from course_utils.synthetic import make_synthetic
 
     factories = {  # binary input: the synthetic log rates only some of its events
         "als": lambda data: ALS(use_ratings=False),
@@ -442,10 +442,10 @@ def plot_scaling(times: pd.DataFrame, ax=None):
 def _movielens_service(quick: bool):
     from threadpoolctl import threadpool_limits
 
-    from course_utils.data import load_dataset
+    from course_utils.data.movielens import load_dataset
+    from course_utils.data.splits import benchmark_split
     from course_utils.models.two_stage import TwoStage
     from course_utils.serving import RecommendationService
-    from course_utils.splits import benchmark_split
 
     split, items = benchmark_split(), load_dataset().items
     with threadpool_limits(1):
@@ -456,11 +456,11 @@ def _movielens_service(quick: bool):
 def _synthetic_service(quick: bool):
     from threadpoolctl import threadpool_limits
 
+    from course_utils.data.synthetic import make_synthetic
     from course_utils.models import Popularity
     from course_utils.models.als import ALS
     from course_utils.models.two_stage import TwoStage
     from course_utils.serving import RecommendationService
-    from course_utils.synthetic import make_synthetic
 
     n_users, n_interactions = (5_000, 250_000) if quick else (30_000, 1_500_000)
     data = make_synthetic(

@@ -13,7 +13,7 @@ On the course benchmark (MovieLens, per-user temporal split, 591 evaluated users
   retriever features) and the permutation importance of the features.
 
 Every configuration choice of ``TwoStage`` was made on the validation window carved from
-train (see :mod:`course_utils.two_stage_analysis`); test is only read here.
+train (see :mod:`course_utils.evaluation.ranker_analysis`); test is only read here.
 
 Run: ``python -m course_utils.benchmark.two_stage`` (or ``python -m course_utils.benchmark two_stage``).
 """
@@ -25,13 +25,13 @@ import time
 
 import numpy as np
 
-from course_utils import schema as S
-from course_utils.candidates import candidate_recall_table, retrieve
-from course_utils.data import load_dataset
-from course_utils.evaluation import paired_compare, per_user_metrics
+from course_utils.data import schema as S
+from course_utils.data.movielens import load_dataset
+from course_utils.data.splits import benchmark_split, validation_split
+from course_utils.evaluation.harness import paired_compare, per_user_metrics
+from course_utils.evaluation.ranker_analysis import ablation, permutation_importance_table
+from course_utils.models.candidates import candidate_recall_table, retrieve
 from course_utils.models.two_stage import TwoStage, fit_retrievers, ranker_training_data
-from course_utils.splits import benchmark_split, validation_split
-from course_utils.two_stage_analysis import ablation, permutation_importance_table
 
 RATIO_TARGET = 1.10
 FIT_TARGET_S = 60.0

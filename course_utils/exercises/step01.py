@@ -2,7 +2,7 @@
 
 The learner re-derives three capacity formulas for a variant of the course platform
 (:data:`VARIANT`: 20M users, 300K requests/s at peak) and the checks compare them with
-:mod:`course_utils.capacity`:
+:mod:`course_utils.design.capacity`:
 
 * ``cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5)`` and the machines the
   variant needs;
@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from course_utils import capacity
+from course_utils.design import capacity
+from course_utils.design.requirements import SystemRequirements
 from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
-from course_utils.requirements import SystemRequirements
 
 __all__ = [
     "CORES_PER_MACHINE",

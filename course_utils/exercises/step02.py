@@ -7,9 +7,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
+from course_utils.data import schema as S
+from course_utils.design.labels import relevance_labels
 from course_utils.exercises.checking import Case, check_function
-from course_utils.labels import relevance_labels
 from course_utils.models import Popularity
 
 __all__ = ["check_label_relevant", "check_positive_share", "check_popularity_recommend"]

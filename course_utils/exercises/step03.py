@@ -1,11 +1,11 @@
 """Checks for the step 3 exercises (data preparation).
 
 * ``per_user_train_mask(interactions, train_frac)``: the per-user temporal split as a
-  boolean train mask, checked against :mod:`course_utils.splits`;
+  boolean train mask, checked against :mod:`course_utils.data.splits`;
 * ``user_history_features(interactions, cutoff)``: point-in-time user features, checked
   against :func:`course_utils.features.user_activity`;
 * ``gini(counts)``: the Gini coefficient of item popularity, checked against
-  :func:`course_utils.features.gini`;
+  :func:`course_utils.gini`;
 * which column of :func:`suspect_item_table` leaks the future (``check_leaky_feature``).
 """
 
@@ -16,8 +16,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import features, splits
-from course_utils import schema as S
+from course_utils import features
+from course_utils.data import gini, splits
+from course_utils.data import schema as S
 from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
 
 __all__ = [
@@ -174,11 +175,11 @@ def check_user_history_features(fn: Callable) -> CheckResult:
 
 # --------------------------------------------------------------------------- Gini
 def check_gini(fn: Callable) -> CheckResult:
-    """Check ``gini(counts)`` against :func:`course_utils.features.gini`.
+    """Check ``gini(counts)`` against :func:`course_utils.gini`.
 
     Examples
     --------
-    >>> ok = check_gini(features.gini)  # doctest: +ELLIPSIS
+    >>> ok = check_gini(gini)  # doctest: +ELLIPSIS
     ✅ gini: passed 6 checks
     ...
     """
@@ -191,7 +192,7 @@ def check_gini(fn: Callable) -> CheckResult:
         Case(np.array([7]), label="a single item -> 0"),
         Case(np.floor(rng.pareto(1.2, size=500) * 10), label="500 long-tailed counts (seed 0)"),
     ]
-    return check_function(fn, reference=features.gini, cases=cases, name="gini", hint=GINI_HINT)
+    return check_function(fn, reference=gini, cases=cases, name="gini", hint=GINI_HINT)
 
 
 # --------------------------------------------------------------------------- find the leak

@@ -2,11 +2,11 @@
 
 * ``candidate_recall(candidates, split)``: the share of each evaluated user's relevant test
   items that made it into the candidate set, checked against
-  :func:`course_utils.candidates.candidate_recall`;
+  :func:`course_utils.models.candidates.candidate_recall`;
 * ``item_popularity_at_user(interactions, candidates)``: a point-in-time feature, the
   number of interactions with the candidate item strictly before the user's own last
   interaction, checked against the ``item_pop_at_user`` column of
-  :func:`course_utils.ranking_features.ranking_features`.
+  :func:`course_utils.features.ranking.ranking_features`.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.candidates import candidate_recall
+from course_utils.data import schema as S
+from course_utils.data.splits import Split
 from course_utils.exercises.checking import Case, CheckResult, check_function
-from course_utils.ranking_features import feature_tables, ranking_features
-from course_utils.splits import Split
+from course_utils.features.ranking import feature_tables, ranking_features
+from course_utils.models.candidates import candidate_recall
 
 __all__ = ["check_candidate_recall", "check_point_in_time_feature", "item_popularity_at_user"]
 
@@ -73,7 +73,7 @@ def _recall_values(candidates: pd.DataFrame, split: Split) -> np.ndarray:
 
 
 def check_candidate_recall(fn: Callable) -> CheckResult:
-    """Check ``candidate_recall(candidates, split)`` against :func:`course_utils.candidates.candidate_recall`.
+    """Check ``candidate_recall(candidates, split)`` against :func:`course_utils.models.candidates.candidate_recall`.
 
     Examples
     --------

@@ -1,12 +1,12 @@
 """Checks for the step 5 exercises (evaluation, offline and online).
 
-* ``precision_at_k`` and ``ndcg_at_k`` are compared with :mod:`course_utils.metrics` on
+* ``precision_at_k`` and ``ndcg_at_k`` are compared with :mod:`course_utils.evaluation.metrics` on
   hand-made hit matrices (``hits[u, i]`` is True when user ``u``'s item at rank ``i`` is
   relevant) and on a random batch of users;
 * ``bootstrap_ci`` with :func:`course_utils.evaluation.bootstrap_ci` (same random procedure,
   so the intervals agree exactly);
-* ``sample_size_two_proportions`` with :func:`course_utils.abtest.sample_size_two_proportions`;
-* ``peeking_false_positive_rate`` with :func:`course_utils.abtest.simulate_peeking`, within a
+* ``sample_size_two_proportions`` with :func:`course_utils.evaluation.abtest.sample_size_two_proportions`;
+* ``peeking_false_positive_rate`` with :func:`course_utils.evaluation.abtest.simulate_peeking`, within a
   tolerance (two independent simulations of 20,000 A/A tests differ by chance).
 """
 
@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils import abtest, evaluation, metrics
+from course_utils import evaluation
+from course_utils.evaluation import abtest, metrics
 from course_utils.exercises.checking import Case, check_function
 
 __all__ = [
@@ -228,7 +229,7 @@ def _peeking_reference(n_sims, n_days, users_per_day_per_arm, p, alpha=0.05, see
 def check_peeking_false_positive_rate(fn: Callable) -> bool:
     """Check ``peeking_false_positive_rate(n_sims, n_days, users_per_day_per_arm, p, alpha, seed)``.
 
-    The learner's simulation and :func:`course_utils.abtest.simulate_peeking` use different
+    The learner's simulation and :func:`course_utils.evaluation.abtest.simulate_peeking` use different
     random draws, so the rates must agree within ``PEEKING_TOLERANCE`` (0.015).
 
     Examples

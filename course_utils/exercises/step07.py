@@ -2,7 +2,7 @@
 day of a series and a rolling p99.
 
 Every check compares the learner's function with the course's reference implementation
-(:mod:`course_utils.monitoring` and :func:`course_utils.incidents.aa_psi_threshold`) on
+(:mod:`course_utils.monitoring` and :func:`course_utils.monitoring.aa_psi_threshold`) on
 hand-made inputs and on seeded random samples.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import incidents, monitoring
+from course_utils import monitoring
 from course_utils.exercises.checking import Case, check_function
 
 __all__ = ["check_aa_threshold", "check_detect_drift_day", "check_psi", "check_rolling_p99"]
@@ -82,13 +82,13 @@ def check_psi(fn: Callable) -> bool:
 
 
 def _aa_reference(reference, n_splits: int = 200, q: float = 99.0, random_state: int = 0) -> float:
-    return incidents.aa_psi_threshold(reference, n_splits=n_splits, q=q, random_state=random_state)
+    return monitoring.aa_psi_threshold(reference, n_splits=n_splits, q=q, random_state=random_state)
 
 
 def check_aa_threshold(fn: Callable) -> bool:
     """Check ``aa_threshold(reference, n_splits=200, q=99.0, random_state=0)``.
 
-    The reference is :func:`course_utils.incidents.aa_psi_threshold` (10 bins).
+    The reference is :func:`course_utils.monitoring.aa_psi_threshold` (10 bins).
 
     Examples
     --------

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models.vocab import Vocabulary
 
 __all__ = ["NotFittedError", "Recommender", "top_k", "interaction_matrix"]

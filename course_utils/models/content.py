@@ -23,8 +23,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from course_utils import schema as S
-from course_utils.features import (
+from course_utils.data import schema as S
+from course_utils.features.content import (
     align_item_rows,
     item_content_blocks,
     item_content_matrix,

@@ -21,7 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.linalg import get_lapack_funcs
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models.base import Recommender, interaction_matrix
 
 __all__ = ["EASE", "ease_weights"]

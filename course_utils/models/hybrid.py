@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models.base import Recommender
 from course_utils.models.content import ContentBased
 
@@ -65,7 +65,7 @@ class Hybrid(Recommender):
     Notes
     -----
     Defaults were chosen on the MovieLens validation split (each user's last 20 % of
-    train) with :func:`course_utils.tuning.select_with_evidence`: the simpler setting
+    train) with :func:`course_utils.evaluation.tuning.select_with_evidence`: the simpler setting
     (weight 1, no blend) is kept unless a blend beats it with a paired 95 % bootstrap
     interval above zero. Blend weight, NDCG@10 (difference to weight 1, interval):
     0.9 -> 0.1213 (-0.0028, -0.0071 to +0.0017), 0.97 -> 0.1228 (-0.0013, -0.0032 to

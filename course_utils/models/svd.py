@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 from scipy.sparse.linalg import svds
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models.base import Recommender, interaction_matrix
 
 __all__ = ["PureSVD", "item_factors"]

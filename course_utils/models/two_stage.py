@@ -1,17 +1,17 @@
 """Two-stage recommender: retrievers propose candidates, a gradient-boosted ranker orders them.
 
-Stage 1 (:mod:`course_utils.candidates`): the union of the top-N unseen items of several
+Stage 1 (:mod:`course_utils.models.candidates`): the union of the top-N unseen items of several
 retrievers (EASE, ALS and popularity by default). Stage 2: a pointwise classifier,
 scikit-learn's ``HistGradientBoostingClassifier``, estimates
 
     p(u, i) = P(user u rates candidate i >= 4 next | features(u, i))
 
-from the (user, candidate) features of :mod:`course_utils.ranking_features`, and the
+from the (user, candidate) features of :mod:`course_utils.features.ranking`, and the
 candidates are sorted by ``p``. Items that are not candidates score -1.
 
 **Where the ranker's labels come from.** The ranker must learn from the *future* of its
 features, without touching the test period. :meth:`TwoStage.fit` therefore carves a
-validation window out of the training data (:func:`course_utils.splits.validation_split`:
+validation window out of the training data (:func:`course_utils.data.splits.validation_split`:
 each user's last 20 % of train):
 
 1. retrievers and feature tables are fitted on ``val.train`` only (feature cutoff = the
@@ -28,11 +28,11 @@ features may include *other* users' events from after that user's window starts,
 as the benchmark's per-user test split lets training data contain other users' later
 events. No validation-window row ever enters a feature, and no test row enters anything
 (``tests/test_two_stage.py`` checks both). Time-dependent features are computed as of each
-user's own last interaction (see :mod:`course_utils.ranking_features`).
+user's own last interaction (see :mod:`course_utils.features.ranking`).
 
 Every setting here (N = 200, the features, the tree settings, negative share, user
 balancing) was chosen by cross-validation over users on the validation window
-(:mod:`course_utils.two_stage_analysis`), never on test.
+(:mod:`course_utils.evaluation.ranker_analysis`), never on test.
 
 Reference: Covington, Adams and Sargin, *Deep Neural Networks for YouTube
 Recommendations*, RecSys 2016 (candidate generation + ranking).
@@ -49,13 +49,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from course_utils import schema as S
-from course_utils.candidates import candidate_recall_table, candidate_sources, retrieve
+from course_utils.data import schema as S
+from course_utils.data.splits import RELEVANCE_THRESHOLD, Split, validation_split
+from course_utils.features.ranking import feature_tables, ranking_features
 from course_utils.models.base import Recommender
-from course_utils.ranking_features import feature_tables, ranking_features
-from course_utils.splits import RELEVANCE_THRESHOLD, Split, validation_split
+from course_utils.models.candidates import candidate_recall_table, candidate_sources, retrieve
 
 __all__ = [
+    "NON_CANDIDATE_SCORE",
     "TwoStage",
     "RankerData",
     "DEFAULT_RANKER_PARAMS",
@@ -166,9 +167,9 @@ class RankerData:
     Attributes
     ----------
     candidates : DataFrame
-        :func:`course_utils.candidates.retrieve` output for the validation users.
+        :func:`course_utils.models.candidates.retrieve` output for the validation users.
     features : DataFrame
-        :func:`course_utils.ranking_features.ranking_features` rows, aligned with ``candidates``.
+        :func:`course_utils.features.ranking.ranking_features` rows, aligned with ``candidates``.
     labels : ndarray of int8
         1 when the candidate is relevant in the validation window.
     split : Split
@@ -200,7 +201,7 @@ def ranker_training_data(
 
     Examples
     --------
-    >>> from course_utils.splits import benchmark_split
+    >>> from course_utils.data.splits import benchmark_split
     >>> from course_utils.data import load_dataset
     >>> data = ranker_training_data(benchmark_split().train, load_dataset().items)  # doctest: +SKIP
     >>> data.labels.mean()  # doctest: +SKIP
@@ -340,7 +341,7 @@ class TwoStage(Recommender):
     Examples
     --------
     >>> from course_utils.models import TwoStage
-    >>> from course_utils.splits import benchmark_split
+    >>> from course_utils.data.splits import benchmark_split
     >>> from course_utils.data import load_dataset
     >>> split = benchmark_split()  # doctest: +SKIP
     >>> model = TwoStage(items=load_dataset().items).fit(split.train)  # doctest: +SKIP

@@ -50,8 +50,8 @@ import pandas as pd
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from course_utils import schema as S
-from course_utils.features import align_item_rows, item_content_matrix
+from course_utils.data import schema as S
+from course_utils.features.content import align_item_rows, item_content_matrix
 from course_utils.models.base import Recommender, _check_k, top_k
 
 __all__ = ["TwoTower", "two_tower_loss", "Adam"]

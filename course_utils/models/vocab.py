@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["Vocabulary"]
+
 
 class Vocabulary:
     """Sorted unique ids <-> 0..n-1 indices.

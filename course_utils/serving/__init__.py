@@ -5,8 +5,8 @@ Read in this order:
 1. :mod:`~course_utils.serving.trees` - the gradient-boosted ranker as plain arrays,
    scored with numpy (no pickle, no scikit-learn at serving time);
 2. :mod:`~course_utils.serving.pipeline` - a fitted model exported to the arrays a
-   request needs (:func:`export_pipeline`), with :mod:`~course_utils.serving.features`,
-   the feature-store stand-in that computes the ranker's features like training did;
+   request needs (:func:`export_pipeline`), with :mod:`~course_utils.serving.feature_store`,
+   the in-process feature store that computes the ranker's features like training did;
 3. :mod:`~course_utils.serving.artifacts` - save and load them with a checksummed
    manifest (:func:`save_artifacts`, :func:`load_artifacts`);
 4. :mod:`~course_utils.serving.rerank` - MMR diversity re-ranking (:func:`mmr_rerank`);

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 import course_utils
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.serving.pipeline import ServingPipeline
 
 __all__ = [

@@ -18,7 +18,7 @@ Components and their arrays:
 - ``users``: ``user_ids`` and the training histories as CSR rows (``history_indptr``,
   ``history_indices``): the watched items to exclude and the input of item-item scoring;
 - ``features`` (with a ranker): the feature store stand-in, dense user and item tables
-  of the ranker's features (see :mod:`course_utils.serving.features`);
+  of the ranker's features (see :mod:`course_utils.serving.feature_store`);
 - ``retriever.<name>``, one per candidate source, by kind:
 
   ========================  =====================================  =========================
@@ -52,10 +52,10 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from course_utils import schema as S
-from course_utils.features import align_item_rows, genre_multi_hot, item_content_blocks
+from course_utils.data import schema as S
+from course_utils.features.content import align_item_rows, genre_multi_hot, item_content_blocks
 from course_utils.models.base import Recommender
-from course_utils.serving.features import FEATURE_ARRAYS, FeatureStore, export_feature_store
+from course_utils.serving.feature_store import FEATURE_ARRAYS, FeatureStore, export_feature_store
 from course_utils.serving.trees import ARRAY_DTYPES as TREE_ARRAYS
 from course_utils.serving.trees import TreeEnsemble
 

@@ -36,11 +36,11 @@ from collections.abc import Mapping
 import numpy as np
 import scipy.sparse as sp
 
-from course_utils.features import unit_blocks
+from course_utils.features.content import unit_blocks
 from course_utils.models.base import top_k
 from course_utils.models.vocab import Vocabulary
 from course_utils.serving.artifacts import Artifacts
-from course_utils.serving.features import FeatureStore
+from course_utils.serving.feature_store import FeatureStore
 from course_utils.serving.pipeline import (
     HISTORY_KINDS,
     ServingPipeline,
