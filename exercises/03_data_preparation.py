@@ -34,7 +34,13 @@ import pandas as pd
 from course_utils import features
 from course_utils.data import schema as S
 from course_utils.data import benchmark_split, load_dataset
-from course_utils.exercises.step03 import check_gini, check_leaky_feature, check_per_user_train_mask, check_user_history_features, suspect_item_table
+from course_utils.exercises.step03 import (
+    check_gini,
+    check_leaky_feature,
+    check_per_user_train_mask,
+    check_user_history_features,
+    suspect_item_table,
+)
 
 movielens = load_dataset("movielens")
 ratings, movies = movielens.interactions, movielens.items

@@ -35,9 +35,21 @@ import numpy as np
 import pandas as pd
 
 from course_utils.data import schema as S
-from course_utils.models import ALS, ContentBased, Popularity, PureSVD, Vocabulary, interaction_matrix, retrieve
+from course_utils.models import (
+    ALS,
+    ContentBased,
+    Popularity,
+    PureSVD,
+    Vocabulary,
+    interaction_matrix,
+    retrieve,
+)
 from course_utils.data import benchmark_split, load_dataset
-from course_utils.exercises.step04 import check_als_user_update, check_cosine_item_similarity, check_ease_closed_form
+from course_utils.exercises.step04 import (
+    check_als_user_update,
+    check_cosine_item_similarity,
+    check_ease_closed_form,
+)
 from course_utils.exercises.step04_extra import check_cold_start_scores, check_minmax_rows
 from course_utils.exercises.step04b import check_candidate_recall, check_point_in_time_feature
 

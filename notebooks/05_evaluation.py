@@ -48,9 +48,35 @@ import pandas as pd
 import seaborn as sns
 from scipy import stats
 
-from course_utils.evaluation import ACCURACY_METRICS, PrecomputedScores, abtest, beyond_accuracy_table, bootstrap_ci, compare, evaluate, metric_by_segment, paired_compare, plot_comparison, sample_negatives, sampled_negative_evaluation, sampled_ranks, segment_users
+from course_utils.evaluation import (
+    ACCURACY_METRICS,
+    PrecomputedScores,
+    abtest,
+    beyond_accuracy_table,
+    bootstrap_ci,
+    compare,
+    evaluate,
+    metric_by_segment,
+    paired_compare,
+    plot_comparison,
+    sample_negatives,
+    sampled_negative_evaluation,
+    sampled_ranks,
+    segment_users,
+)
 from course_utils.data import benchmark_split, load_movielens, random_split
-from course_utils.models import ALS, EASE, NON_CANDIDATE_SCORE, ContentBased, ItemKNN, Popularity, PureSVD, Random, TwoStage, TwoTower
+from course_utils.models import (
+    ALS,
+    EASE,
+    NON_CANDIDATE_SCORE,
+    ContentBased,
+    ItemKNN,
+    Popularity,
+    PureSVD,
+    Random,
+    TwoStage,
+    TwoTower,
+)
 
 plt.rcParams["figure.dpi"] = 80
 sns.set_theme(style="whitegrid", context="notebook")

@@ -63,7 +63,19 @@ from course_utils.benchmark import serving as bench
 from course_utils.data import benchmark_split, load_dataset
 from course_utils.models import ALS, Popularity, TwoStage, top_k
 from course_utils.monitoring import RequestLog
-from course_utils.serving import ArtifactError, BadRequest, RecommendationService, TreeEnsemble, export_pipeline, load_artifacts, mmr_rerank, retriever_scores, route_request, save_artifacts, serve_in_background
+from course_utils.serving import (
+    ArtifactError,
+    BadRequest,
+    RecommendationService,
+    TreeEnsemble,
+    export_pipeline,
+    load_artifacts,
+    mmr_rerank,
+    retriever_scores,
+    route_request,
+    save_artifacts,
+    serve_in_background,
+)
 
 plt.rcParams["figure.dpi"] = 80
 req = SystemRequirements()

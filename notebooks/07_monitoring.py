@@ -49,7 +49,28 @@ import seaborn as sns
 
 from course_utils.data import schema as S
 from course_utils.data import load_dataset, make_synthetic
-from course_utils.monitoring import DEFAULT_RULES, PSI_MODERATE, PSI_SIGNIFICANT, AlertRule, RequestLog, category_psi, decay_curve, decay_summary, detect_change_day, evaluate_alerts, freshness, inject_latency, online_metrics, replay, retrain_interval, rolling_percentile, session_requests, simulate_request_log, summarize, window_metrics
+from course_utils.monitoring import (
+    DEFAULT_RULES,
+    PSI_MODERATE,
+    PSI_SIGNIFICANT,
+    AlertRule,
+    RequestLog,
+    category_psi,
+    decay_curve,
+    decay_summary,
+    detect_change_day,
+    evaluate_alerts,
+    freshness,
+    inject_latency,
+    online_metrics,
+    replay,
+    retrain_interval,
+    rolling_percentile,
+    session_requests,
+    simulate_request_log,
+    summarize,
+    window_metrics,
+)
 from course_utils.models import EASE, Popularity, PureSVD
 from course_utils.serving import RecommendationService
 

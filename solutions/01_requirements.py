@@ -42,7 +42,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from course_utils.design import LatencyBudget, format_bytes, machines_needed, plot_latency_budget
-from course_utils.exercises.step01 import CORES_PER_MACHINE, CPU_MS_PER_REQUEST, MOBILE_FIXED_STAGES, MOBILE_P99_MS, VARIANT, check_cores_needed, check_embedding_memory_bytes, check_remaining_budget_ms, check_variant_machines
+from course_utils.exercises.step01 import (
+    CORES_PER_MACHINE,
+    CPU_MS_PER_REQUEST,
+    MOBILE_FIXED_STAGES,
+    MOBILE_P99_MS,
+    VARIANT,
+    check_cores_needed,
+    check_embedding_memory_bytes,
+    check_remaining_budget_ms,
+    check_variant_machines,
+)
 
 plt.rcParams["figure.dpi"] = 80
 

@@ -32,7 +32,11 @@ import numpy as np
 import pandas as pd
 
 from course_utils.data import schema as S
-from course_utils.exercises.step02 import check_label_relevant, check_popularity_recommend, check_positive_share
+from course_utils.exercises.step02 import (
+    check_label_relevant,
+    check_popularity_recommend,
+    check_positive_share,
+)
 
 # %% [markdown]
 # ## Exercise 1 · A label function

@@ -48,7 +48,13 @@ import math
 import numpy as np
 from scipy import stats
 
-from course_utils.exercises.step05 import check_bootstrap_ci, check_ndcg_at_k, check_peeking_false_positive_rate, check_precision_at_k, check_sample_size_two_proportions
+from course_utils.exercises.step05 import (
+    check_bootstrap_ci,
+    check_ndcg_at_k,
+    check_peeking_false_positive_rate,
+    check_precision_at_k,
+    check_sample_size_two_proportions,
+)
 
 # %% [markdown]
 # ## Theory in five lines

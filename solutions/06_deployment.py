@@ -35,7 +35,11 @@ import pandas as pd
 from course_utils.data import schema as S
 from course_utils.benchmark.serving import batch_vs_online
 from course_utils.data import benchmark_split, load_dataset
-from course_utils.exercises.step06 import check_mmr_rerank, check_route_request, check_stage_percentiles
+from course_utils.exercises.step06 import (
+    check_mmr_rerank,
+    check_route_request,
+    check_stage_percentiles,
+)
 from course_utils.models import PureSVD
 from course_utils.monitoring import RequestLog
 from course_utils.serving import RecommendationService

@@ -33,8 +33,19 @@ import numpy as np
 import pandas as pd
 
 from course_utils.data import schema as S
-from course_utils.exercises.step07 import check_aa_threshold, check_detect_drift_day, check_psi, check_rolling_p99
-from course_utils.monitoring import PSI_MODERATE, PSI_SIGNIFICANT, category_psi, inject_latency, simulate_request_log
+from course_utils.exercises.step07 import (
+    check_aa_threshold,
+    check_detect_drift_day,
+    check_psi,
+    check_rolling_p99,
+)
+from course_utils.monitoring import (
+    PSI_MODERATE,
+    PSI_SIGNIFICANT,
+    category_psi,
+    inject_latency,
+    simulate_request_log,
+)
 from course_utils import monitoring
 from course_utils.data import make_synthetic
 
