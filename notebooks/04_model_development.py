@@ -52,10 +52,50 @@ import pandas as pd
 import seaborn as sns
 
 from course_utils.data import schema as S
-from course_utils.evaluation import RETRIEVAL_GRIDS, ablation, bootstrap_ci, compare, evaluate, evaluate_recommendations, evaluate_users, hit_rate_on_items, hold_out_items, paired_compare, per_user_metrics, permutation_importance_table, plot_comparison, random_hit_rate, select_with_evidence, truncate_histories, tune
+from course_utils.evaluation import (
+    RETRIEVAL_GRIDS,
+    ablation,
+    bootstrap_ci,
+    compare,
+    evaluate,
+    evaluate_recommendations,
+    evaluate_users,
+    hit_rate_on_items,
+    hold_out_items,
+    paired_compare,
+    per_user_metrics,
+    permutation_importance_table,
+    plot_comparison,
+    random_hit_rate,
+    select_with_evidence,
+    truncate_histories,
+    tune,
+)
 from course_utils.data import Split, benchmark_split, load_dataset, validation_split
 from course_utils.features import feature_tables, ranking_features, unit_blocks
-from course_utils.models import ALS, EASE, ContentBased, Hybrid, ItemKNN, Popularity, PureSVD, TwoStage, TwoTower, candidate_recall_table, cosine_similarity, default_retrievers, ease_weights, fit_ranker, fit_retrievers, minmax_rows, predict_ranker, ranker_training_data, retrieve, retriever_feature_names, solve_user
+from course_utils.models import (
+    ALS,
+    EASE,
+    ContentBased,
+    Hybrid,
+    ItemKNN,
+    Popularity,
+    PureSVD,
+    TwoStage,
+    TwoTower,
+    candidate_recall_table,
+    cosine_similarity,
+    default_retrievers,
+    ease_weights,
+    fit_ranker,
+    fit_retrievers,
+    minmax_rows,
+    predict_ranker,
+    ranker_training_data,
+    retrieve,
+    retriever_feature_names,
+    solve_user,
+)
 
 plt.rcParams["figure.dpi"] = 80
 sns.set_theme(style="whitegrid", context="notebook")
