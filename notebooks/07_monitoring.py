@@ -579,15 +579,15 @@ pd.DataFrame(rows).round(2)
 #
 # ## The course in seven steps
 #
-# | step | notebook | what we built | main modules of `course_utils` |
+# | step | notebook | what we built | main packages of `course_utils` |
 # |---|---|---|---|
-# | 1 Requirements | `01_requirements` | requirements and SLOs of the platform, capacity planning, architecture | `requirements`, `capacity`, `diagrams` |
-# | 2 Problem framing | `02_problem_framing` | the task as ranking, labels and objectives, baselines | `labels`, `models` (Popularity, Random), `evaluation` |
-# | 3 Data preparation | `03_data_preparation` | loaders, validation, EDA, point-in-time features, splits | `data`, `synthetic`, `validation`, `features`, `splits` |
-# | 4 Model development | `04_model_development` | retrieval and ranking models, two-stage recommender | `models` (EASE, ALS, PureSVD, two-tower, two-stage), `candidates`, `ranking_features` |
-# | 5 Evaluation | `05_evaluation` | metrics with intervals, beyond accuracy, segments, A/B test design | `metrics`, `evaluation`, `offline`, `abtest` |
+# | 1 Requirements | `01_requirements` | requirements and SLOs of the platform, capacity planning, architecture | `design` (`requirements`, `capacity`, `diagrams`) |
+# | 2 Problem framing | `02_problem_framing` | the task as ranking, labels and objectives, baselines | `design.labels`, `models` (Popularity, Random), `evaluation` |
+# | 3 Data preparation | `03_data_preparation` | loaders, validation, EDA, point-in-time features, splits | `data` (`movielens`, `synthetic`, `validation`, `splits`, `eda`), `features` |
+# | 4 Model development | `04_model_development` | retrieval and ranking models, two-stage recommender | `models` (EASE, ALS, PureSVD, two-tower, two-stage, `candidates`), `features.ranking` |
+# | 5 Evaluation | `05_evaluation` | metrics with intervals, beyond accuracy, segments, A/B test design | `evaluation` (`metrics`, `harness`, offline analyses, `abtest`) |
 # | 6 Deployment | `06_deployment` | artifacts, the online service with per-stage latency, HTTP endpoint | `serving` |
-# | 7 Monitoring | `07_monitoring` | decay and retraining cadence, drift and latency incidents, alerts, freshness | `monitoring`, `incidents` |
+# | 7 Monitoring | `07_monitoring` | decay and retraining cadence, drift and latency incidents, alerts, freshness | `monitoring` |
 #
 # Each step's exercises (`exercises/`, with solutions in `solutions/`) practise its core
 # computations with automatic checks.
