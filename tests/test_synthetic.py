@@ -259,3 +259,20 @@ def test_invariants_hold_for_any_size(n_users, n_items, fill, n_factors, days, d
     assert inter[S.TIMESTAMP].between(start, start + pd.Timedelta(days=days), "left").all()
     assert (inter[S.COMPLETED] == (inter[S.WATCH_PCT] >= 90)).all()
     assert inter[S.RATING].dropna().isin(np.arange(1.0, 5.01, 0.5)).all()
+
+
+def test_drift_world_is_identical_to_the_world_without_drift_before_the_drift():
+    kw = dict(n_users=400, n_items=200, n_interactions=8000, start="2024-07-01", days=60)
+    drift = pd.Timestamp("2024-08-01", tz="UTC")
+    plain = make_synthetic(**kw, random_state=3).interactions
+    drifted = make_synthetic(
+        **kw, drift_date=drift, drift_strength=2.5, random_state=3
+    ).interactions
+    before_plain = plain[plain["timestamp"] < drift].reset_index(drop=True)
+    before_drift = drifted[drifted["timestamp"] < drift].reset_index(drop=True)
+    pd.testing.assert_frame_equal(before_plain, before_drift)
+    # each user has as many events after the drift in both worlds
+    after = lambda f: f[f["timestamp"] >= drift].groupby("user_id").size()  # noqa: E731
+    pd.testing.assert_series_equal(after(plain), after(drifted))
+    assert not drifted.duplicated(["user_id", "item_id"]).any()
+    assert len(drifted) == len(plain) == 8000

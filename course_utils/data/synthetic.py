@@ -40,7 +40,8 @@ read top to bottom:
    ``rating = round_half(avg_rating + 0.5 a + 0.8 (watch_pct / 100 - 0.85) + noise)``
    clipped to 1-5.
 
-Everything is vectorised and driven by one ``np.random.default_rng(random_state)``.
+Everything is vectorised and driven by one ``np.random.default_rng(random_state)`` (and,
+with a drift, a second generator seeded from it for the events after the drift).
 """
 
 from __future__ import annotations
@@ -281,7 +282,9 @@ def _allocate(rng, n_interactions, weights, cap):
 class _Sampler:
     """Draws (time, item) for events of given users; item tables are built per week."""
 
-    def __init__(self, latent, theta, start_s, days, drift_s, drift_genre, drift_strength):
+    def __init__(
+        self, latent, theta, start_s, days, drift_s, drift_genre, drift_strength, t_min=None
+    ):
         self.n_factors = theta.shape[1]
         self.theta_cdf = _flat_cdf(theta)
         self.base = np.exp(latent["log_pop"][None, :] + latent["loading"].T)  # (K, n_items)
@@ -295,6 +298,8 @@ class _Sampler:
         self.drift_boost = np.exp(drift_strength * latent["genre"][:, GENRES.index(drift_genre)])
         weekday = (np.arange(days) + pd.Timestamp(start_s, unit="s").day_of_week) % 7
         self.day_lut = np.repeat(np.arange(days), _DAY_WEIGHT[weekday])
+        if t_min is not None:  # events only from t_min on (the caller rejects t < t_min)
+            self.day_lut = self.day_lut[self.day_lut >= (t_min - start_s) // _DAY]
         self.hour_lut = np.repeat(np.arange(24), _HOUR_WEIGHT)
         self._cache: dict[int, np.ndarray] = {}
         self._cache_ok = self.base.nbytes * len(self.edges) <= _CACHE_BYTES
@@ -341,14 +346,17 @@ def _in_sorted(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return (sorted_keys[pos] == keys) if len(sorted_keys) else np.zeros(len(keys), bool)
 
 
-def _unique_events(rng, sampler, target, n_items):
+def _unique_events(rng, sampler, target, n_items, exclude=None, t_min=None):
     """Events with unique (user, item) pairs, redrawing repeats until each user has ``target``.
+
+    ``exclude`` holds sorted ``user * n_items + item`` keys that must not be drawn again
+    (events kept from before ``t_min``); draws before ``t_min`` are rejected.
 
     After ``_MAX_ROUNDS`` rounds the few events still missing (users asking for nearly
     all the titles their tastes ever pick) come from uniform draws over released titles.
     """
     have = np.zeros_like(target)
-    kept_u, kept_t, kept_i, seen = [], [], [], []
+    kept_u, kept_t, kept_i, seen = [], [], [], [] if exclude is None else [exclude]
     for r in range(2 * _MAX_ROUNDS):
         need = target - have
         if not need.any():
@@ -358,6 +366,8 @@ def _unique_events(rng, sampler, target, n_items):
         t_s, item = sampler.draw(rng, user, uniform=r >= _MAX_ROUNDS)
         key = user * n_items + item
         fresh = ~pd.Series(key).duplicated().to_numpy() & (sampler.release_s[item] <= t_s)
+        if t_min is not None:
+            fresh &= t_s >= t_min
         for old in seen:
             fresh &= ~_in_sorted(key, old)
         idx = np.flatnonzero(fresh)  # still grouped by user
@@ -372,13 +382,13 @@ def _unique_events(rng, sampler, target, n_items):
 
 
 def _affinity(theta, loading, user, item):
-    """``theta[user] . loading[item]`` per event, standardised over the events (chunked)."""
+    """``theta[user] . loading[item]`` per event, not yet standardised (chunked)."""
     theta32, load32 = theta.astype(np.float32), loading.astype(np.float32)
     out = np.empty(len(user), dtype=np.float64)
     for lo in range(0, len(user), _CHUNK):
         sl = slice(lo, lo + _CHUNK)
         out[sl] = np.einsum("ij,ij->i", theta32[user[sl]], load32[item[sl]])
-    return (out - out.mean()) / (out.std() + 1e-12)
+    return out
 
 
 def _outcomes(rng, affinity, quality, duration, avg_rating):
@@ -432,6 +442,11 @@ def make_synthetic(
     drift_date : str, Timestamp or None
         From this moment on, ``drift_genre`` titles get ``exp(drift_strength)`` times
         their popularity (a trend shift to detect in monitoring). ``None``: no drift.
+        Every event before ``drift_date`` is identical to the world without drift (same
+        seed), and each user has as many events from ``drift_date`` on as in that world;
+        only those later events are redrawn (from a second random stream that depends on
+        the seed alone). So ``drift_date=None`` with the same seed is the counterfactual
+        world without the shift: identical up to the drift.
     drift_genre : str
         One of :data:`GENRES`.
     drift_strength : float
@@ -484,17 +499,34 @@ def make_synthetic(
     users, theta = _make_users(rng, n_users, n_factors, latent["axes"])
     activity = rng.lognormal(0.0, _ACTIVITY_SIGMA, n_users)
     target = _allocate(rng, n_interactions, activity, cap)
-    sampler = _Sampler(latent, theta, start_s, days, drift_s, drift_genre, float(drift_strength))
+    sampler = _Sampler(latent, theta, start_s, days, None, drift_genre, 0.0)
     user, t_s, item = _unique_events(rng, sampler, target, n_items)
+    raw = _affinity(theta, latent["loading"], user, item)
+    mean, sd = raw.mean(), raw.std()  # standardised over the world's events
 
-    affinity = _affinity(theta, latent["loading"], user, item)
-    watch_pct, completed, rating = _outcomes(
-        rng,
-        affinity,
-        latent["quality"][item],
-        latent["duration"][item],
-        items[S.AVG_RATING].to_numpy()[item],
-    )
+    def outcomes(rng, user, item):
+        affinity = (_affinity(theta, latent["loading"], user, item) - mean) / (sd + 1e-12)
+        avg_rating = items[S.AVG_RATING].to_numpy()[item]
+        return _outcomes(
+            rng, affinity, latent["quality"][item], latent["duration"][item], avg_rating
+        )
+
+    watch_pct, completed, rating = outcomes(rng, user, item)
+    if drift_s is not None and (t_s >= drift_s).any():  # redraw the later events (2nd stream)
+        rng_after = np.random.default_rng(rng.integers(2**63))
+        before = t_s < drift_s
+        kept = (user[before], t_s[before], item[before])
+        after = _Sampler(latent, theta, start_s, days, drift_s, drift_genre,
+                         float(drift_strength), t_min=drift_s)  # fmt: skip
+        target_after = np.bincount(user[~before], minlength=n_users)
+        exclude = np.sort(kept[0] * n_items + kept[2])
+        new = _unique_events(rng_after, after, target_after, n_items, exclude, t_min=drift_s)
+        new_outcomes = outcomes(rng_after, new[0], new[2])
+        user, t_s, item = (np.concatenate([a, b]) for a, b in zip(kept, new, strict=True))
+        watch_pct, completed, rating = (
+            np.concatenate([a[before], b])
+            for a, b in zip((watch_pct, completed, rating), new_outcomes, strict=True)
+        )
     order = np.argsort((t_s - start_s) * n_users + user)  # by time, then user
     interactions = pd.DataFrame(
         {
