@@ -5,9 +5,9 @@
 #
 # You will practise: implementing the **Population Stability Index** that drift alerts use,
 # choosing an alert threshold from an **A/A baseline** instead of a convention, finding the
-# **day a drift started** in a daily series, and computing a **rolling p99** latency. Each
-# exercise ends with a check cell that tells you whether your answer is right; the last one
-# is a written question with a model answer.
+# **day a drift started** in a daily series, computing a **rolling p99** latency and the
+# **burn rate** of an error budget. Each exercise ends with a check cell that tells you
+# whether your answer is right; the last one is a written question with a model answer.
 
 # %%
 # Colab setup: installs course_utils and fetches MovieLens when run on Google Colab; does nothing elsewhere.
@@ -35,6 +35,7 @@ import pandas as pd
 from course_utils.data import schema as S
 from course_utils.exercises.step07 import (
     check_aa_threshold,
+    check_burn_rate,
     check_detect_drift_day,
     check_psi,
     check_rolling_p99,
@@ -277,7 +278,56 @@ except NotImplementedError:
     print("⏳ rolling_p99 is not attempted yet")
 
 # %% [markdown]
-# ## Exercise 5 · Retrain or not? (written)
+# ## Exercise 5 · The burn rate of an error budget
+#
+# **Practise:** turning an SLO into the number a burn-rate alert thresholds.
+#
+# The SLO "99 % of requests within 200 ms" allows 1 % of requests to be slow: that 1 % is
+# the **error budget**. Write `burn_rate(latency_ms, threshold_ms=200.0, objective=0.99)`:
+# the burn rate of one window of requests, i.e. how many times faster than allowed the
+# window spends the budget (1.0 = exactly as fast as the SLO allows). A request that takes
+# exactly `threshold_ms` meets the SLO. An empty window, or an `objective` outside (0, 1),
+# raises `ValueError`. Return a float.
+#
+# <details><summary>Hint</summary>
+#
+# Two shares make the answer: the share of the window's requests that broke the SLO, and
+# the share the SLO lets break. Which comparison decides "broke", `>` or `>=`?
+# </details>
+
+# %%
+def burn_rate(latency_ms, threshold_ms: float = 200.0, objective: float = 0.99) -> float:
+    ### BEGIN SOLUTION
+    x = np.asarray(latency_ms, dtype=float)
+    if x.size == 0:
+        raise ValueError("latency_ms is empty")
+    if not 0 < objective < 1:
+        raise ValueError(f"objective must be in (0, 1); got {objective}")
+    return float((x > threshold_ms).mean() / (1.0 - objective))
+    ### END SOLUTION
+
+
+# %%
+check_burn_rate(burn_rate)
+
+# %% [markdown]
+# The simulated day of exercise 4 again: what is the burn rate of the hour before the fault
+# and of the hour after it, and how long would a 30-day budget last at the second rate?
+
+# %%
+try:
+    hour = pd.Timedelta("1h")
+    ts = slow[S.TIMESTAMP]
+    before_hour = total[(ts >= noon - hour) & (ts < noon)]
+    after_hour = total[(ts >= noon) & (ts < noon + hour)]
+    rate_before, rate_after = burn_rate(before_hour), burn_rate(after_hour)
+    print(f"burn rate 11:00-12:00: {rate_before:.2f}; 12:00-13:00: {rate_after:.2f}")
+    print(f"at {rate_after:.2f}x a 30-day budget lasts {30 / rate_after:.1f} days")
+except NotImplementedError:
+    print("⏳ burn_rate is not attempted yet")
+
+# %% [markdown]
+# ## Exercise 6 · Retrain or not? (written)
 #
 # **Practise:** reading several monitoring signals together before acting.
 #

@@ -281,12 +281,20 @@ def test_online_metrics_matches_a_brute_force_loop():
     frame = log.to_frame()
     for i in range(n):  # the reference: one request at a time
         t, u = frame[S.TIMESTAMP].iloc[i], frame[S.USER_ID].iloc[i]
-        ahead = df[(df[S.USER_ID] == u) & (df[S.TIMESTAMP] >= t)]
+        ahead = df[(df[S.USER_ID] == u) & (df[S.TIMESTAMP] > t)]
         ahead = ahead[ahead[S.TIMESTAMP] < t + pd.Timedelta("3D")]
         watched = set(ahead[S.ITEM_ID])
         assert got["n_watched"].iloc[i] == len(watched)
         assert got["n_hits"].iloc[i] == len(set(frame["items"].iloc[i]) & watched)
     assert got["hit"].equals(got["n_hits"] > 0)
+    # the event that opened a session (stamped at the request time) is not a hit
+    first = df.sort_values(S.TIMESTAMP).iloc[[0]]
+    opener = RequestLog.from_arrays(
+        timestamp=first[S.TIMESTAMP], user_id=first[S.USER_ID].to_numpy(), source="p",
+        model_version="v1", stage_ms={"ranking": np.ones(1)}, n_items=np.ones(1, int),
+        items=first[S.ITEM_ID].to_numpy(),
+    )  # fmt: skip
+    assert not online_metrics(opener, first, horizon="3D")["hit"].iloc[0]
     with pytest.raises(ValueError, match="horizon"):
         online_metrics(log, df, horizon="0D")
 

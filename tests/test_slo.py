@@ -122,3 +122,14 @@ def test_segment_exposure_against_a_direct_count():
     assert np.isnan(out["exposure_ratio"].iloc[1])
     with pytest.raises(TypeError, match="boolean Series"):
         segment_exposure(log, ev, seg.astype(int))
+
+
+def test_keep_firing_for_merges_dips_inside_one_incident():
+    t = pd.date_range("2024-01-01", periods=12, freq="1min", tz="UTC")
+    burn = [0, 20, 20, 20, 0, 20, 20, 0, 0, 0, 0, 0.0]
+    rates = pd.DataFrame({"burn_2min": burn, "requests_2min": 10}, index=t)
+    kw = dict(factor=14.4, windows=("2min",), min_duration="1min")
+    assert len(burn_rate_alerts(rates, **kw)) == 2  # the dip at 00:04 resolves and re-pages
+    merged = burn_rate_alerts(rates, **kw, keep_firing_for="2min")
+    assert len(merged) == 1
+    assert merged["resolved"].iloc[0] == t[7] + pd.Timedelta("2min")

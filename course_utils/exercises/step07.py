@@ -16,7 +16,13 @@ import pandas as pd
 from course_utils import monitoring
 from course_utils.exercises.checking import Case, check_function
 
-__all__ = ["check_aa_threshold", "check_detect_drift_day", "check_psi", "check_rolling_p99"]
+__all__ = [
+    "check_aa_threshold",
+    "check_burn_rate",
+    "check_detect_drift_day",
+    "check_psi",
+    "check_rolling_p99",
+]
 
 PSI_HINT = (
     "Inner edges: np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1])). "
@@ -34,6 +40,13 @@ DRIFT_HINT = (
     "values = series.to_numpy(); hits = np.flatnonzero(values > threshold) (or < for "
     "direction '<'); return series.index[hits[0]] if there is a hit, else None. A value "
     "equal to the threshold is not a breach."
+)
+BURN_HINT = (
+    "Two numbers make a burn rate: the share of the window's requests that broke the SLO "
+    "(is a request exactly at the threshold a breach?), and the share the SLO allows to "
+    "break (the error budget, derived from the objective). Keep both as fractions. "
+    "Validate like the rest of the course: an empty window or an objective outside (0, 1) "
+    "is a ValueError."
 )
 ROLLING_HINT = (
     "Entry i is np.percentile of the last `window` latencies ending at i (linear "
@@ -185,4 +198,37 @@ def check_rolling_p99(fn: Callable) -> bool:
     ]
     return check_function(
         fn, reference=_rolling_reference, cases=cases, name="rolling_p99", hint=ROLLING_HINT
+    )
+
+
+def _burn_reference(latency_ms, threshold_ms: float = 200.0, objective: float = 0.99) -> float:
+    return monitoring.window_burn_rate(latency_ms, threshold_ms=threshold_ms, objective=objective)
+
+
+def check_burn_rate(fn: Callable) -> bool:
+    """Check ``burn_rate(latency_ms, threshold_ms=200.0, objective=0.99)`` against
+    :func:`course_utils.monitoring.window_burn_rate`.
+
+    Examples
+    --------
+    >>> ok = check_burn_rate(_burn_reference)  # doctest: +ELLIPSIS
+    ✅ burn_rate: passed 8 checks
+    ...
+    """
+    rng = np.random.default_rng(0)
+    week = rng.lognormal(np.log(80.0), 0.35, 5_000)
+    week[rng.random(5_000) < 0.03] += 150.0
+    cases = [
+        Case(np.array([100.0, 150.0, 250.0, 180.0]), objective=0.9,
+             label="4 requests, 1 slow, objective 0.9 (by hand)"),
+        Case(np.array([200.0, 200.0, 201.0, 50.0]), label="exactly 200 ms meets the SLO"),
+        Case(week, label="5,000 latencies, 3 % of them +150 ms, objective 0.99"),
+        Case(week, objective=0.999, label="the same window against a 99.9 % objective"),
+        Case(week, threshold_ms=300.0, label="threshold 300 ms"),
+        Case([120.0, 90.0, 400.0], objective=0.5, label="a plain list of latencies"),
+        Case(np.array([]), label="an empty window raises ValueError"),
+        Case(week, objective=1.0, label="objective 1.0 (no budget) raises ValueError"),
+    ]  # fmt: skip
+    return check_function(
+        fn, reference=_burn_reference, cases=cases, name="burn_rate", hint=BURN_HINT
     )

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["burn_rate_alerts", "burn_rates"]
+__all__ = ["burn_rate_alerts", "burn_rates", "window_burn_rate"]
 
 
 def _check_latencies(latency_ms: Any) -> pd.Series:
@@ -33,6 +33,28 @@ def _check_latencies(latency_ms: Any) -> pd.Series:
     if not np.isfinite(values.to_numpy()).all():
         raise ValueError("latency_ms must hold finite numbers (NaN or inf found)")
     return values.sort_index(kind="stable")
+
+
+def window_burn_rate(
+    latency_ms: Any, threshold_ms: float = 200.0, objective: float = 0.99
+) -> float:
+    """Burn rate of one window: the share of requests slower than ``threshold_ms``,
+    divided by the error budget ``1 - objective``.
+
+    A request exactly at the threshold meets the SLO. 1.0 spends the budget exactly as fast
+    as the SLO allows; 3.0 three times as fast.
+
+    Examples
+    --------
+    >>> round(window_burn_rate([100.0, 150.0, 250.0, 180.0], threshold_ms=200.0, objective=0.9), 6)
+    2.5
+    """
+    values = np.asarray(latency_ms, dtype=float)
+    if values.ndim != 1 or values.size == 0:
+        raise ValueError(f"latency_ms must be a non-empty 1-D sequence; got shape {values.shape}")
+    if not 0.0 < float(objective) < 1.0:
+        raise ValueError(f"objective must be in (0, 1); got {objective!r}")
+    return float((values > threshold_ms).mean() / (1.0 - float(objective)))
 
 
 def _window_name(window: str) -> str:
@@ -115,29 +137,36 @@ def burn_rate_alerts(
     factor: float,
     windows: tuple[str, ...] = ("5min", "1h"),
     min_duration: str = "2min",
+    keep_firing_for: str = "0min",
     min_requests: int = 1,
 ) -> pd.DataFrame:
     """Alert episodes: every window burns faster than ``factor`` for ``min_duration``.
 
     The condition holds at a grid time when each of ``windows`` has at least
     ``min_requests`` requests and a burn rate ``>= factor``. An episode starts (pages)
-    once the condition has held continuously for ``min_duration`` and ends at the first
-    grid time where it no longer holds.
+    once the condition has held continuously for ``min_duration``. It ends when the
+    condition has stayed false for ``keep_firing_for`` (Prometheus' ``keep_firing_for``:
+    a short dip inside an incident does not resolve the page and page again); a
+    condition that returns within that time continues the same episode.
 
     Returns
     -------
     DataFrame with one row per episode: ``condition_from`` (first time the condition
-    held), ``fired`` (page time), ``resolved`` (NaT while still firing at the end),
-    ``peak_burn`` (largest burn of the longest window during the episode).
+    held), ``fired`` (page time), ``resolved`` (NaT while still firing at the end of the
+    rates), ``peak_burn`` (largest burn of the longest window during the episode).
 
     Examples
     --------
-    >>> t = pd.date_range("2024-01-01", periods=8, freq="1min", tz="UTC")
-    >>> r = pd.DataFrame({"burn_2min": [0, 20, 30, 30, 30, 0, 20, 0.0],
+    >>> t = pd.date_range("2024-01-01", periods=10, freq="1min", tz="UTC")
+    >>> r = pd.DataFrame({"burn_2min": [0, 20, 30, 30, 30, 0, 20, 0, 0, 0.0],
     ...                   "requests_2min": 10}, index=t)
     >>> ep = burn_rate_alerts(r, factor=14.4, windows=("2min",), min_duration="2min")
     >>> len(ep), f"{ep['fired'].iloc[0]:%H:%M}", f"{ep['resolved'].iloc[0]:%H:%M}"
     (1, '00:03', '00:05')
+    >>> held = burn_rate_alerts(r, factor=14.4, windows=("2min",), min_duration="2min",
+    ...                         keep_firing_for="2min")  # the dip at 00:05 does not resolve it
+    >>> len(held), f"{held['resolved'].iloc[0]:%H:%M}"
+    (1, '00:09')
     """
     if not isinstance(rates, pd.DataFrame) or not isinstance(rates.index, pd.DatetimeIndex):
         raise TypeError("rates must be the DataFrame that burn_rates returns")
@@ -145,6 +174,9 @@ def burn_rate_alerts(
         raise ValueError(f"factor must be a positive number; got {factor!r}")
     if isinstance(min_requests, bool) or not isinstance(min_requests, (int, np.integer)):
         raise TypeError(f"min_requests must be an int; got {type(min_requests).__name__}")
+    wait, keep = pd.Timedelta(min_duration), pd.Timedelta(keep_firing_for)
+    if wait < pd.Timedelta(0) or keep < pd.Timedelta(0):
+        raise ValueError("min_duration and keep_firing_for must be durations >= 0")
     names = [_window_name(w) for w in windows]
     missing = [f"burn_{n}" for n in names if f"burn_{n}" not in rates.columns]
     if missing:
@@ -155,20 +187,35 @@ def burn_rate_alerts(
     for n in names:
         enough = rates.get(f"requests_{n}", pd.Series(min_requests, index=rates.index))
         hold &= (rates[f"burn_{n}"] >= factor).fillna(False) & (enough >= min_requests)
-    wait = pd.Timedelta(min_duration)
-    longest = max(names, key=lambda n: pd.Timedelta(n))
-    rows = []
-    flags = hold.to_numpy()
+    longest = rates[f"burn_{max(names, key=lambda n: pd.Timedelta(n))}"]
     index = rates.index
-    edges = np.flatnonzero(np.diff(np.concatenate([[False], flags, [False]]).astype(int)))
+    flags = np.concatenate([[False], hold.to_numpy(), [False]]).astype(int)
+    edges = np.flatnonzero(np.diff(flags))
+    episodes: list[dict] = []
+    open_ep: dict | None = None
     for begin, end in zip(edges[::2], edges[1::2], strict=True):  # runs [begin, end)
+        cleared = index[end] if end < len(index) else pd.NaT
+        if open_ep is not None and index[begin] - open_ep["cleared"] <= keep:
+            open_ep["cleared"], open_ep["last"] = cleared, end  # the same incident goes on
+            continue
+        if open_ep is not None:
+            episodes.append(open_ep)
+            open_ep = None
         fire_at = index[begin] + wait
-        last = index[end - 1]
-        if fire_at > last:
+        if fire_at > index[end - 1]:
             continue  # the condition did not last long enough to page
-        resolved = index[end] if end < len(index) else pd.NaT
-        peak = float(rates[f"burn_{longest}"].iloc[begin:end].max())
-        rows.append({"condition_from": index[begin], "fired": fire_at, "resolved": resolved,
-                     "peak_burn": peak})  # fmt: skip
-    columns = ["condition_from", "fired", "resolved", "peak_burn"]
-    return pd.DataFrame(rows, columns=columns)
+        open_ep = {"condition_from": index[begin], "fired": fire_at, "cleared": cleared,
+                   "first": begin, "last": end}  # fmt: skip
+        if pd.isna(cleared):
+            break
+    if open_ep is not None:
+        episodes.append(open_ep)
+    rows = []
+    for ep in episodes:
+        resolved = ep["cleared"] + keep if not pd.isna(ep["cleared"]) else pd.NaT
+        if not pd.isna(resolved) and resolved > index[-1]:
+            resolved = pd.NaT  # still firing when the rates end
+        rows.append({"condition_from": ep["condition_from"], "fired": ep["fired"],
+                     "resolved": resolved,
+                     "peak_burn": float(longest.iloc[ep["first"] : ep["last"]].max())})  # fmt: skip
+    return pd.DataFrame(rows, columns=["condition_from", "fired", "resolved", "peak_burn"])

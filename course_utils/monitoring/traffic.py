@@ -165,8 +165,14 @@ def online_metrics(log: RequestLog, events: pd.DataFrame, *, horizon: str = "7D"
 
     Returns the log's ``timestamp``, ``user_id``, ``source`` and ``model_version`` with
     ``n_served``, ``n_hits`` (distinct served items the user interacted with in
-    ``[request time, request time + horizon)``), ``n_watched`` (distinct items they
+    ``(request time, request time + horizon)``), ``n_watched`` (distinct items they
     interacted with in that span) and ``hit`` (``n_hits > 0``).
+
+    The span is open at the request time: :func:`session_requests` stamps a request
+    with the event that opened the session, and in a replay that event happened whatever
+    the list showed, so it must not count as a hit. A replay scores logged behaviour
+    that did not depend on the served lists: it is an offline estimate, not an online
+    metric (an interleaving or A/B test measures how users respond to the lists).
 
     Examples
     --------
@@ -193,7 +199,7 @@ def online_metrics(log: RequestLog, events: pd.DataFrame, *, horizon: str = "7D"
     ev = ev[ev[S.USER_ID].isin(req[S.USER_ID])]
     joined = req.merge(ev, on=S.USER_ID)
     ahead = joined["t_event"] - joined[S.TIMESTAMP]
-    future = joined[(ahead >= pd.Timedelta(0)) & (ahead < span)].drop_duplicates(
+    future = joined[(ahead > pd.Timedelta(0)) & (ahead < span)].drop_duplicates(
         ["request", S.ITEM_ID]
     )
     served = frame[["items"]].assign(request=np.arange(len(frame))).explode("items").dropna()
