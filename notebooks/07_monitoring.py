@@ -599,14 +599,15 @@ print(
 )
 
 # %% [markdown]
-# **Reading the dashboard.** Latency and sources stay flat: a system-only dashboard would
-# have shown a healthy service throughout. The drift panel jumps on the first day of the
+# **Reading the dashboard.** Latency (this process's wall clock, so it wobbles) and the
+# answer sources show no step at the drift: a system-only dashboard would have shown a
+# healthy service throughout. The drift panel jumps on the first day of the
 # shift and, after v2's deploy, drops back because its reference moves to v2's training
 # week. The bottom right panel shows the cause and the limit of the fix: users'
 # documentary share jumps, while v1 and v2 alike keep serving a small share of
 # documentaries; the exposure rule above is the alert that keeps saying so after the PSI
-# goes green. Coverage moves within a narrow band (range and its highest day printed
-# above). The replayed hit rate is drawn on the day it becomes known: with a 7-day horizon
+# goes green. Coverage wobbles between the bounds printed above, with no step at the drift
+# or at the deploy. The replayed hit rate is drawn on the day it becomes known: with a 7-day horizon
 # the on-call engineer sees the drift day's value a week after the input alert, which is
 # why outcome metrics confirm an incident but input and output monitors raise it.
 #
@@ -614,8 +615,9 @@ print(
 #
 # From 8 October, 3 % of requests hit a slow replica of the ranking stage (+150 ms). The
 # service's latency above is this notebook's wall clock, so the incident is staged on a
-# simulated request log instead (`simulate_request_log`: 10,000 requests a day with
-# realistic per-stage latency), with `inject_latency`.
+# simulated request log instead (`simulate_request_log`: two weeks of requests with
+# realistic per-stage latency; `request_count` below is the traffic per day), with
+# `inject_latency`.
 
 # %%
 INCIDENT = utc("2024-10-08")
@@ -710,7 +712,7 @@ plt.tight_layout()
 plt.show()
 
 # %% [markdown]
-# On this simulated traffic (10,000 requests a day) the rolling p99 crosses once and pages
+# On this simulated traffic (the `request_count` per day above) the rolling p99 crosses once and pages
 # first (numbers above); a window of 2,000 requests is a few hours here. Its weakness is that
 # its span depends on traffic: at the platform's 100,000 requests per second the same 2,000
 # requests are 20 ms of traffic, so the rule would re-decide 50 times a second on a p99 of
