@@ -133,3 +133,12 @@ def test_keep_firing_for_merges_dips_inside_one_incident():
     merged = burn_rate_alerts(rates, **kw, keep_firing_for="2min")
     assert len(merged) == 1
     assert merged["resolved"].iloc[0] == t[7] + pd.Timedelta("2min")
+
+
+def test_burn_rates_do_not_depend_on_the_index_resolution():
+    lat = _log([10.0, 300.0, 10.0, 300.0])
+    coarse = lat.copy()
+    coarse.index = coarse.index.as_unit("us")
+    pd.testing.assert_frame_equal(
+        burn_rates(lat, windows=("2min",)), burn_rates(coarse, windows=("2min",))
+    )

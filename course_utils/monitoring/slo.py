@@ -112,7 +112,8 @@ def burn_rates(
         values.index[0].ceil(step_td), values.index[-1].ceil(step_td), freq=step_td
     )
     # cumulative counts at each grid time: requests and bad requests up to and including t
-    times = values.index.asi8
+    grid = grid.as_unit("ns")  # one resolution for both (pandas may parse to us)
+    times = values.index.as_unit("ns").asi8
     upto = np.searchsorted(times, grid.asi8, side="right")
     cum_bad = np.concatenate([[0.0], np.cumsum(bad.to_numpy())])
     out = {}

@@ -26,6 +26,7 @@ from course_utils.serving.artifacts import (
     save_artifacts,
     training_data_hash,
 )
+from course_utils.serving.cache import ResultCache, simulate_cache
 from course_utils.serving.http import make_app, make_http_server, serve_in_background
 from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
 from course_utils.serving.rerank import min_max_scale, mmr_rerank
@@ -50,6 +51,7 @@ __all__ = [
     "BadRequest",
     "IncompleteArtifactError",
     "RecommendationService",
+    "ResultCache",
     "ServingPipeline",
     "TreeEnsemble",
     "export_pipeline",
@@ -61,6 +63,7 @@ __all__ = [
     "retriever_scores",
     "route_request",
     "save_artifacts",
+    "simulate_cache",
     "serve_in_background",
     "training_data_hash",
 ]
