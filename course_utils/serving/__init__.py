@@ -28,6 +28,7 @@ from course_utils.serving.artifacts import (
 )
 from course_utils.serving.cache import ResultCache, simulate_cache
 from course_utils.serving.http import make_app, make_http_server, serve_in_background
+from course_utils.serving.loadtest import closed_loop_load, load_curve
 from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
 from course_utils.serving.rerank import min_max_scale, mmr_rerank
 from course_utils.serving.service import (
@@ -54,8 +55,10 @@ __all__ = [
     "ResultCache",
     "ServingPipeline",
     "TreeEnsemble",
+    "closed_loop_load",
     "export_pipeline",
     "load_artifacts",
+    "load_curve",
     "make_app",
     "make_http_server",
     "min_max_scale",
