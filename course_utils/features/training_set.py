@@ -77,15 +77,10 @@ def feature_log(interactions: pd.DataFrame, key: str, *, prefix: str) -> pd.Data
     _need(interactions, [key, S.TIMESTAMP], "interactions")
     has_rating = S.RATING in interactions.columns
     rating = interactions[S.RATING] if has_rating else pd.Series(np.nan, index=interactions.index)
-    df = pd.DataFrame(
-        {
-            key: interactions[key].to_numpy(),
-            S.TIMESTAMP: interactions[S.TIMESTAMP].to_numpy(),
-            "_n": 1,
-            "_rated": rating.notna().to_numpy().astype(int),
-            "_sum": rating.fillna(0.0).to_numpy(),
-        }
-    )
+    df = interactions[[key, S.TIMESTAMP]].reset_index(drop=True)
+    df["_n"] = 1
+    df["_rated"] = rating.notna().to_numpy().astype(int)
+    df["_sum"] = rating.fillna(0.0).to_numpy()
     snap = df.groupby([key, S.TIMESTAMP], sort=True)[["_n", "_rated", "_sum"]].sum()
     cum = snap.groupby(level=0).cumsum()
     out = pd.DataFrame(
@@ -227,7 +222,7 @@ def sample_negatives(
         {
             S.USER_ID: events[S.USER_ID].to_numpy()[rep],
             S.ITEM_ID: ids[rng.choice(len(ids), size=len(rep), p=p)],
-            S.TIMESTAMP: events[S.TIMESTAMP].to_numpy()[rep],
+            S.TIMESTAMP: events[S.TIMESTAMP].iloc[rep].reset_index(drop=True),
         }
     )
     first = events.groupby([S.USER_ID, S.ITEM_ID])[S.TIMESTAMP].min().rename("_first")
