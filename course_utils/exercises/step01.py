@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from course_utils.design import capacity
+from course_utils.design.demand import request_cpu_ms
 from course_utils.design.requirements import SystemRequirements
 from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
 
@@ -35,8 +36,13 @@ __all__ = [
 
 VARIANT = SystemRequirements(n_users=20_000_000, peak_qps=300_000)
 """The exercise scenario: a smaller catalogue of users, three times the peak load."""
-CPU_MS_PER_REQUEST = 20.0
-"""Assumed CPU time of one recommendation request (ms), as in the step 1 notebook."""
+CPU_MS_PER_REQUEST = request_cpu_ms(
+    {"retrieval": 1.0, "feature decoding": 2.0, "re-ranking": 1.0},
+    n_candidates=500,
+    rank_us_per_candidate=100,
+)
+"""CPU time of one recommendation request (ms), from its stages as in the step 1 notebook:
+1 + 2 + 1 ms of fixed stages plus 500 candidates x 100 µs of ranking = 54 ms."""
 CORES_PER_MACHINE = 32
 """Usable cores of one serving machine."""
 MOBILE_P99_MS = 150.0
@@ -99,8 +105,8 @@ def check_variant_machines(answer: Any) -> CheckResult:
 
     Examples
     --------
-    >>> ok = check_variant_machines(lambda: 375)
-    ✅ variant machines: correct (375)
+    >>> ok = check_variant_machines(lambda: 1013)
+    ✅ variant machines: correct (1013)
     """
     return check_answer(
         answer, expected=_variant_machines(), name="variant machines", hint=MACHINES_HINT
