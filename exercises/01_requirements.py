@@ -66,7 +66,7 @@ plt.rcParams["figure.dpi"] = 80
 
 # %%
 print(VARIANT)
-print(f"\nassumed CPU time per request: {CPU_MS_PER_REQUEST:g} ms")
+print(f"\nCPU time per request (from its stages, as in notebook 01): {CPU_MS_PER_REQUEST:g} ms")
 print(f"cores per machine:            {CORES_PER_MACHINE}")
 
 # %% [markdown]
