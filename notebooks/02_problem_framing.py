@@ -196,9 +196,9 @@ short, long_ = events[S.DURATION] <= 40, events[S.DURATION] > 150
 rows = []
 for t in np.arange(30, 100, 10):
     watched = events[S.WATCH_PCT] >= t
-    w, l = watched[rated], liked
-    p_o = (w == l).mean()  # observed agreement, then agreement expected by chance
-    p_e = w.mean() * l.mean() + (1 - w.mean()) * (1 - l.mean())
+    w, lk = watched[rated], liked
+    p_o = (w == lk).mean()  # observed agreement, then agreement expected by chance
+    p_e = w.mean() * lk.mean() + (1 - w.mean()) * (1 - lk.mean())
     rows.append(
         {
             "watch % threshold": t,

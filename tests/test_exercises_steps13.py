@@ -212,7 +212,12 @@ def test_impression_negatives_accept_correct_answers(fn, capsys):
 
 @pytest.mark.parametrize(
     "fn",
-    [negatives_all_not_played, negatives_ignore_past, negatives_any_user, negatives_unplayed_titles],
+    [
+        negatives_all_not_played,
+        negatives_ignore_past,
+        negatives_any_user,
+        negatives_unplayed_titles,
+    ],
 )
 def test_impression_negatives_reject_wrong_answers(fn, capsys):
     assert _fails(check_impression_negatives, fn)

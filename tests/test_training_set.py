@@ -73,9 +73,7 @@ def test_popularity_negatives_follow_the_counts():
         {S.USER_ID: [1] * 2000, S.ITEM_ID: [99] * 2000,
          S.TIMESTAMP: pd.Timestamp("2024-01-01", tz="UTC")}
     )  # fmt: skip
-    neg = sample_negatives(
-        ev, [1, 2], 1, scheme="popularity", item_counts=[1, 16], random_state=0
-    )
+    neg = sample_negatives(ev, [1, 2], 1, scheme="popularity", item_counts=[1, 16], random_state=0)
     share = (neg[S.ITEM_ID] == 2).mean()
     assert share == pytest.approx(16**0.75 / (1 + 16**0.75), abs=0.03)
 

@@ -86,7 +86,9 @@ def simulate_impressions(
     items = dataset.items
     n_items = len(items)
     if n_items < slate_size:
-        raise ValueError(f"the catalogue ({n_items} titles) is smaller than slate_size {slate_size}")
+        raise ValueError(
+            f"the catalogue ({n_items} titles) is smaller than slate_size {slate_size}"
+        )
     rng = np.random.default_rng(random_state)
     item_ids = items[S.ITEM_ID].to_numpy()
     counts = plays[S.ITEM_ID].value_counts().reindex(item_ids, fill_value=0).to_numpy(float)

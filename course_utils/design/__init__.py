@@ -15,4 +15,10 @@ from course_utils.design.diagrams import *
 from course_utils.design.labels import *
 from course_utils.design.requirements import *
 
-__all__ = [*requirements.__all__, *capacity.__all__, *demand.__all__, *diagrams.__all__, *labels.__all__]
+__all__ = [
+    *requirements.__all__,
+    *capacity.__all__,
+    *demand.__all__,
+    *diagrams.__all__,
+    *labels.__all__,
+]

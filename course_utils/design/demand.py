@@ -132,7 +132,9 @@ def request_cpu_ms(
     52.0
     """
     if not isinstance(stages_ms, Mapping):
-        raise TypeError(f"stages_ms must be a mapping of stage -> ms; got {type(stages_ms).__name__}")
+        raise TypeError(
+            f"stages_ms must be a mapping of stage -> ms; got {type(stages_ms).__name__}"
+        )
     fixed = sum(_positive_scalar(f"stage {k!r}", v, allow_zero=True) for k, v in stages_ms.items())
     if isinstance(n_candidates, bool) or not isinstance(n_candidates, (int, np.integer)):
         raise TypeError(f"n_candidates must be an integer; got {type(n_candidates).__name__}")

@@ -137,7 +137,9 @@ def _rmse(predicted, actual) -> float:
     p = np.asarray(predicted, dtype=float)
     a = np.asarray(actual, dtype=float)
     if p.shape != a.shape:
-        raise ValueError(f"predicted and actual must have the same shape; got {p.shape} and {a.shape}")
+        raise ValueError(
+            f"predicted and actual must have the same shape; got {p.shape} and {a.shape}"
+        )
     return float(np.sqrt(np.mean((p - a) ** 2)))
 
 
@@ -165,7 +167,9 @@ def _ndcg_from_scores(scores, relevant, k: int) -> float:
     s = np.asarray(scores, dtype=float)
     rel = np.asarray(relevant, dtype=bool)
     if s.shape != rel.shape or s.ndim != 1:
-        raise ValueError(f"scores and relevant must be 1-d of the same length; got {s.shape}, {rel.shape}")
+        raise ValueError(
+            f"scores and relevant must be 1-d of the same length; got {s.shape}, {rel.shape}"
+        )
     if k < 1:
         raise ValueError(f"k must be >= 1; got {k}")
     order = np.argsort(-s, kind="stable")[:k]
@@ -180,16 +184,36 @@ def check_ndcg_from_scores(fn: Callable) -> bool:
     rng = np.random.default_rng(11)
     big_scores, big_rel = rng.normal(size=300), rng.random(300) < 0.05
     cases = [
-        Case(np.array([0.9, 0.5, 0.1]), np.array([True, False, True]), k=3,
-             label="the notebook's example: relevant at ranks 1 and 3 -> 0.9197"),
-        Case(np.array([0.1, 0.2, 0.3, 0.4]), np.array([True, False, False, False]), k=2,
-             label="the only relevant title is ranked last -> 0"),
-        Case(np.array([5.0, 4.0, 3.0]), np.array([False, False, False]), k=3,
-             label="no relevant title -> 0"),
-        Case(np.array([1.0, 1.0, 0.0]), np.array([False, True, False]), k=1,
-             label="ties keep catalogue order (the first index wins)"),
-        Case(np.array([3.0, 2.0, 1.0, 0.0]), np.array([True, True, True, True]), k=2,
-             label="more relevant titles than k: the ideal DCG stops at k"),
+        Case(
+            np.array([0.9, 0.5, 0.1]),
+            np.array([True, False, True]),
+            k=3,
+            label="the notebook's example: relevant at ranks 1 and 3 -> 0.9197",
+        ),
+        Case(
+            np.array([0.1, 0.2, 0.3, 0.4]),
+            np.array([True, False, False, False]),
+            k=2,
+            label="the only relevant title is ranked last -> 0",
+        ),
+        Case(
+            np.array([5.0, 4.0, 3.0]),
+            np.array([False, False, False]),
+            k=3,
+            label="no relevant title -> 0",
+        ),
+        Case(
+            np.array([1.0, 1.0, 0.0]),
+            np.array([False, True, False]),
+            k=1,
+            label="ties keep catalogue order (the first index wins)",
+        ),
+        Case(
+            np.array([3.0, 2.0, 1.0, 0.0]),
+            np.array([True, True, True, True]),
+            k=2,
+            label="more relevant titles than k: the ideal DCG stops at k",
+        ),
         Case(big_scores, big_rel, k=10, label="300 titles, k = 10"),
         Case(np.array([1.0]), np.array([True]), k=0, label="k = 0 -> ValueError"),
     ]
@@ -206,7 +230,9 @@ def check_ndcg_from_scores(fn: Callable) -> bool:
 
 # --------------------------------------------------------------------------- impressions
 def _impression_negatives(impressions: pd.DataFrame, plays: pd.DataFrame, label_days: float):
-    shown = impressions.loc[~impressions["played"].astype(bool), [S.USER_ID, S.ITEM_ID, S.TIMESTAMP]]
+    shown = impressions.loc[
+        ~impressions["played"].astype(bool), [S.USER_ID, S.ITEM_ID, S.TIMESTAMP]
+    ]
     first = plays.groupby([S.USER_ID, S.ITEM_ID])[S.TIMESTAMP].min().rename("_first")
     shown = shown.join(first, on=[S.USER_ID, S.ITEM_ID])
     later = shown["_first"] < shown[S.TIMESTAMP] + pd.Timedelta(days=label_days)
@@ -264,13 +290,25 @@ def check_impression_negatives(fn: Callable) -> bool:
     ds = make_synthetic(n_users=60, n_items=150, n_interactions=600, random_state=1)
     imp = simulate_impressions(ds, slate_size=5, random_state=1)
     cases = [
-        Case(impressions, plays, label_days=7.0,
-             label="played rows and titles watched before are not negatives; a title played "
-             "19 days later still is"),
-        Case(impressions, plays, label_days=30.0,
-             label="with a 30-day window the title played 19 days later is not a negative"),
-        Case(impressions, no_earlier_play, label_days=7.0,
-             label="user 2 was shown title 10 and never played it -> a negative"),
+        Case(
+            impressions,
+            plays,
+            label_days=7.0,
+            label="played rows and titles watched before are not negatives; a title played "
+            "19 days later still is",
+        ),
+        Case(
+            impressions,
+            plays,
+            label_days=30.0,
+            label="with a 30-day window the title played 19 days later is not a negative",
+        ),
+        Case(
+            impressions,
+            no_earlier_play,
+            label_days=7.0,
+            label="user 2 was shown title 10 and never played it -> a negative",
+        ),
         Case(imp, ds.interactions, label_days=7.0, label="a simulated log of 600 plays"),
     ]
     return check_function(

@@ -86,7 +86,9 @@ def feature_log(interactions: pd.DataFrame, key: str, *, prefix: str) -> pd.Data
     out = pd.DataFrame(
         {
             f"{prefix}n": cum["_n"].to_numpy(),
-            f"{prefix}mean_rating": (cum["_sum"] / cum["_rated"].where(cum["_rated"] > 0)).to_numpy(),
+            f"{prefix}mean_rating": (
+                cum["_sum"] / cum["_rated"].where(cum["_rated"] > 0)
+            ).to_numpy(),
         },
         index=cum.index,
     ).reset_index()
