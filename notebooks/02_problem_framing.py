@@ -234,8 +234,8 @@ plt.show()
 # **Why 60 %.** Agreement with the ratings rises with the threshold, but so does the
 # short-title bias (last column) and the catalogue loses titles with any positive. Watching
 # at least 60 % agrees with the ratings well above chance while keeping the short-title
-# ratio and the coverage far better than completion (>= 90 %, which notebook 03 used to
-# use); that trade-off is the course's choice. On the synthetic data all three columns are
+# ratio and the coverage far better than a completion label (>= 90 %); that
+# trade-off is the course's choice. On the synthetic data all three columns are
 # set by the generator: the procedure is what transfers, and a platform reruns the table on
 # its own logs.
 #
