@@ -291,3 +291,53 @@ def test_asof_accepts_correct_answers(fn, capsys):
 )
 def test_asof_rejects_wrong_answers(fn, capsys):
     assert _fails(check_asof_user_features, fn)
+
+
+# --------------------------------------------------------------------------- peak QPS (step 1)
+from course_utils.exercises.step01 import check_peak_qps  # noqa: E402
+
+
+def peak_formula(dau, sessions, per_session, ratio):
+    if ratio < 1:
+        raise ValueError("peak_to_mean must be >= 1")
+    return dau * sessions * per_session / 86_400 * ratio
+
+
+def peak_stepwise(dau, sessions, per_session, ratio):
+    if not ratio >= 1:
+        raise ValueError(f"a peak cannot be below the mean; got {ratio}")
+    per_day = dau * sessions * per_session
+    seconds = 24 * 60 * 60
+    return ratio * per_day / seconds
+
+
+def peak_mean_only(dau, sessions, per_session, ratio):  # forgets the peak
+    if ratio < 1:
+        raise ValueError("peak_to_mean must be >= 1")
+    return dau * sessions * per_session / 86_400
+
+
+def peak_per_hour(dau, sessions, per_session, ratio):  # divides by hours, not seconds
+    if ratio < 1:
+        raise ValueError("peak_to_mean must be >= 1")
+    return dau * sessions * per_session / 24 * ratio
+
+
+def peak_divides(dau, sessions, per_session, ratio):  # divides by the ratio
+    if ratio < 1:
+        raise ValueError("peak_to_mean must be >= 1")
+    return dau * sessions * per_session / 86_400 / ratio
+
+
+def peak_no_validation(dau, sessions, per_session, ratio):
+    return dau * sessions * per_session / 86_400 * ratio
+
+
+@pytest.mark.parametrize("fn", [peak_formula, peak_stepwise])
+def test_peak_qps_accepts_correct_answers(fn, capsys):
+    assert _passes(check_peak_qps, fn)
+
+
+@pytest.mark.parametrize("fn", [peak_mean_only, peak_per_hour, peak_divides, peak_no_validation])
+def test_peak_qps_rejects_wrong_answers(fn, capsys):
+    assert _fails(check_peak_qps, fn)
