@@ -570,7 +570,7 @@ print(f"using the measurement instead of the assumption: CPU per request {change
 #
 # Two logs feed training and monitoring: **interactions** (plays, watch progress,
 # completions, likes) and **impressions** (every title shown in a row, played or not —
-# the negatives of step 3). Assumptions: the share of users active on a day, events per
+# the real negatives of steps 2 and 3). Assumptions: the share of users active on a day, events per
 # active user, bytes per stored event (user, title, time, event type, watch share, device,
 # session, row position, app version, ...), retention and three storage replicas. As a
 # sanity check on event size, MovieLens stores one rating in fewer bytes, because it keeps
