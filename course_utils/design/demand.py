@@ -49,7 +49,9 @@ def peak_qps(
     return dau * sessions * per_session / SECONDS_PER_DAY * ratio
 
 
-def implied_requests_per_user(qps_at_peak: float, daily_active_users: float, peak_to_mean: float):
+def implied_requests_per_user(
+    qps_at_peak: float, daily_active_users: float, peak_to_mean: float
+) -> float:
     """Requests per daily active user per day that a peak QPS target implies.
 
     The inverse of :func:`peak_qps`: ``peak / peak_to_mean x 86,400 / DAU``.
@@ -67,7 +69,7 @@ def implied_requests_per_user(qps_at_peak: float, daily_active_users: float, pea
     return qps / ratio * SECONDS_PER_DAY / dau
 
 
-def peak_to_mean_ratio(timestamps) -> float:
+def peak_to_mean_ratio(timestamps: pd.Series | np.ndarray) -> float:
     """Busiest hour of the average day divided by the mean hour, measured from event times.
 
     Events are counted per calendar hour; the counts are averaged per hour of day and
