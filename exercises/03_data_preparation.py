@@ -35,6 +35,7 @@ from course_utils import features
 from course_utils.data import schema as S
 from course_utils.data import benchmark_split, load_dataset
 from course_utils.exercises.step03 import (
+    check_asof_user_features,
     check_gini,
     check_leaky_feature,
     check_per_user_train_mask,
@@ -196,3 +197,31 @@ check_leaky_feature(leaky_feature)
 
 # %% [markdown]
 # YOUR ANSWER HERE
+
+# %% [markdown]
+# ## Exercise 6 · An as-of join that does not leak
+#
+# **Practise:** building the ranker's training features per event, point in time.
+#
+# Write `asof_user_features(examples, interactions)` returning a DataFrame with one row per
+# row of `examples` (same order) and the columns `user_n` and `user_mean_rating`: the
+# number of the user's interactions **strictly before** the example's `timestamp`, and the
+# mean of their (non-missing) ratings among them (NaN when there is none). `examples` has
+# `user_id` and `timestamp`; `interactions` has `user_id, item_id, rating, timestamp`. An
+# example that *is* an interaction must not see itself, nor anything later.
+#
+# <details><summary>Hint</summary>
+#
+# Sort the interactions by time; per user, cumulative count and cumulative rating sum give a
+# snapshot after every event (keep the last per `(user_id, timestamp)`). Then
+# `pd.merge_asof(left, snapshots, on="timestamp", by="user_id", allow_exact_matches=False)`
+# with both sides sorted by time; restore the examples' order and fill the count with 0.
+# </details>
+
+# %%
+def asof_user_features(examples, interactions):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+_ = check_asof_user_features(asof_user_features)

@@ -50,6 +50,7 @@ from course_utils.exercises.step01 import (
     VARIANT,
     check_cores_needed,
     check_embedding_memory_bytes,
+    check_peak_qps,
     check_remaining_budget_ms,
     check_variant_machines,
 )
@@ -66,7 +67,7 @@ plt.rcParams["figure.dpi"] = 80
 
 # %%
 print(VARIANT)
-print(f"\nassumed CPU time per request: {CPU_MS_PER_REQUEST:g} ms")
+print(f"\nCPU time per request (from its stages, as in notebook 01): {CPU_MS_PER_REQUEST:g} ms")
 print(f"cores per machine:            {CORES_PER_MACHINE}")
 
 # %% [markdown]
@@ -222,6 +223,53 @@ except NotImplementedError:
     print("complete exercise 3 first")
 for dtype in [np.float32, np.float16]:
     print(f"{np.dtype(dtype).name} keeps about {np.finfo(dtype).precision} significant digits")
+
+# %% [markdown]
+# ## Exercise 3b: peak QPS from the user base
+#
+# Before trusting a peak-load requirement, derive it from the users. Implement
+# `peak_qps(daily_active_users, sessions_per_day, requests_per_session, peak_to_mean)`:
+# the requests of a day spread over its seconds (`24 * 60 * 60`) give the mean load, and the evening
+# peak is `peak_to_mean` times the mean. Raise `ValueError` when `peak_to_mean < 1`.
+# Then use it: the variant's 20M members, 30 % active per day, 1.5 sessions, 20 rows per
+# session and a peak-to-mean of 4.5 — does that support its 300K requests/s?
+#
+# <details><summary>Hint</summary>
+#
+# `daily_active_users * sessions_per_day * requests_per_session / 86_400 * peak_to_mean`.
+#
+# </details>
+
+# %%
+def peak_qps(daily_active_users, sessions_per_day, requests_per_session, peak_to_mean):
+    """Peak requests per second implied by the user base."""
+    ### BEGIN SOLUTION
+    if peak_to_mean < 1:
+        raise ValueError(f"peak_to_mean must be >= 1; got {peak_to_mean}")
+    mean_qps = daily_active_users * sessions_per_day * requests_per_session / 86_400
+    return mean_qps * peak_to_mean
+    ### END SOLUTION
+
+
+# %%
+_ = check_peak_qps(peak_qps)
+try:
+    derived = peak_qps(0.3 * VARIANT.n_users, 1.5, 20, 4.5)
+    print(
+        f"derived peak {derived:,.0f} requests/s vs the variant's {VARIANT.peak_qps:,.0f} "
+        f"({VARIANT.peak_qps / derived:,.0f}x the derived peak)"
+    )
+except NotImplementedError:
+    print("⏳ peak_qps is not attempted yet")
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# **Model answer.** No: the user base supports a peak far below the variant's requirement
+# (the factor is printed above). Either the assumptions are wrong (many more rows per page,
+# other surfaces such as search or autoplay calling the recommender, planned growth) or
+# the requirement is; settle that with the product team before sizing the fleet, because
+# every machine of Exercise 1 scales with this number.
+# ### END SOLUTION
 
 # %% [markdown]
 # ## Exercise 4 (written): which requirement drives which cost?

@@ -5,7 +5,8 @@
 #
 # You will practise: turning raw feedback into labels, measuring how a threshold changes
 # the positive share, implementing the popularity baseline and evaluating it on the course
-# benchmark, and justifying an ML objective in writing. Each exercise ends with a check cell
+# benchmark, justifying an ML objective in writing, comparing two models by RMSE and by
+# NDCG, and turning an impression log into negatives. Each exercise ends with a check cell
 # that tells you whether your answer is right.
 
 # %%
@@ -33,9 +34,12 @@ import pandas as pd
 
 from course_utils.data import schema as S
 from course_utils.exercises.step02 import (
+    check_impression_negatives,
     check_label_relevant,
+    check_ndcg_from_scores,
     check_popularity_recommend,
     check_positive_share,
+    check_rmse,
 )
 
 # %% [markdown]
@@ -171,3 +175,107 @@ except NotImplementedError:
 # discovery; guard with catalogue coverage and a diversity floor, and watch the retention
 # metric, not only the proxy.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Exercise 5 · RMSE or NDCG: which model is better?
+#
+# **Practise:** the difference between rating prediction and top-N ranking.
+#
+# Write `rmse(predicted, actual)` (root mean squared error; `ValueError` when the shapes
+# differ) and `ndcg_from_scores(scores, relevant, k)`: one user's NDCG@k when the titles
+# are ordered by `scores`, highest first (ties: the smaller index first), with `relevant`
+# a boolean array of the same length. A hit at rank `r` earns `1/log2(r + 1)`; divide by the
+# best possible DCG (`min(#relevant, k)` hits at the top); return 0 when nothing is
+# relevant and raise `ValueError` when `k < 1`.
+#
+# <details><summary>Hint</summary>
+#
+# `np.sqrt(np.mean((p - a) ** 2))`. For NDCG: `order = np.argsort(-scores, kind="stable")[:k]`,
+# `discounts = 1 / np.log2(np.arange(2, k + 2))`, `dcg = (relevant[order] * discounts[:len(order)]).sum()`.
+# </details>
+
+# %%
+def rmse(predicted, actual):
+    ### BEGIN SOLUTION
+    p, a = np.asarray(predicted, dtype=float), np.asarray(actual, dtype=float)
+    if p.shape != a.shape:
+        raise ValueError(f"predicted and actual must have the same shape; got {p.shape}, {a.shape}")
+    return float(np.sqrt(np.mean((p - a) ** 2)))
+    ### END SOLUTION
+
+
+def ndcg_from_scores(scores, relevant, k):
+    ### BEGIN SOLUTION
+    if k < 1:
+        raise ValueError(f"k must be >= 1; got {k}")
+    relevant = np.asarray(relevant, dtype=bool)
+    order = np.argsort(-np.asarray(scores, dtype=float), kind="stable")[:k]
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = float((relevant[order] * discounts[: len(order)]).sum())
+    ideal = float(discounts[: min(int(relevant.sum()), k)].sum())
+    return dcg / ideal if ideal > 0 else 0.0
+    ### END SOLUTION
+
+
+_ = check_rmse(rmse)
+_ = check_ndcg_from_scores(ndcg_from_scores)
+
+# %% [markdown]
+# Now use both on one user and two models. The user rated six titles; titles 0 and 1 are
+# the ones they loved (relevant). Model A predicts every rating within half a star but
+# slightly under-rates the two favourites; model B's predictions are far off in scale but
+# put the favourites first. Which model has the lower RMSE, and which the higher NDCG@2?
+
+# %%
+true_ratings = np.array([5.0, 5.0, 4.5, 4.5, 3.0, 2.0])
+loved = true_ratings == 5.0
+model_a = np.array([4.5, 4.6, 4.7, 4.8, 3.2, 2.1])
+model_b = np.array([3.0, 2.9, 2.0, 1.9, 1.0, 0.5])
+try:
+    for name, pred in [("A", model_a), ("B", model_b)]:
+        print(
+            f"model {name}: RMSE {rmse(pred, true_ratings):.3f}, "
+            f"NDCG@2 {ndcg_from_scores(pred, loved, 2):.3f}"
+        )
+except NotImplementedError:
+    print("⏳ rmse / ndcg_from_scores are not attempted yet")
+
+# %% [markdown]
+# ### BEGIN SOLUTION
+# **Model answer.** Model A wins on RMSE (its predictions are close on every title) and loses
+# on NDCG@2 (0: it ranks two good-but-not-loved titles above the favourites); model B is
+# the opposite. A home-screen row only shows the order of the top titles, so the ranking
+# metric is the one to optimise; notebook 02 measures the same disagreement on MovieLens.
+# ### END SOLUTION
+
+# %% [markdown]
+# ## Exercise 6 · Negatives from an impression log
+#
+# **Practise:** turning "shown but not played" into training negatives, without mislabelling.
+#
+# Write `impression_negatives(impressions, plays, label_days)` returning a DataFrame with
+# `user_id`, `item_id`, `timestamp`: the impressions with `played == False`, **except** those
+# whose title the user played before the impression or within `label_days` after it (a title
+# shown tonight and watched tomorrow is not a dislike; a title already watched is not a
+# useful negative). `impressions` has `user_id, item_id, timestamp, position, played`;
+# `plays` has `user_id, item_id, timestamp`.
+#
+# <details><summary>Hint</summary>
+#
+# `first = plays.groupby(["user_id", "item_id"])["timestamp"].min()`; join it on the shown
+# rows; drop the rows where `first < timestamp + pd.Timedelta(days=label_days)`.
+# </details>
+
+# %%
+def impression_negatives(impressions, plays, label_days=7.0):
+    ### BEGIN SOLUTION
+    shown = impressions.loc[~impressions["played"], [S.USER_ID, S.ITEM_ID, S.TIMESTAMP]]
+    first = plays.groupby([S.USER_ID, S.ITEM_ID])[S.TIMESTAMP].min().rename("first_play")
+    shown = shown.join(first, on=[S.USER_ID, S.ITEM_ID])
+    window_end = shown[S.TIMESTAMP] + pd.Timedelta(days=label_days)
+    keep = shown["first_play"].isna() | (shown["first_play"] >= window_end)
+    return shown.loc[keep, [S.USER_ID, S.ITEM_ID, S.TIMESTAMP]].reset_index(drop=True)
+    ### END SOLUTION
+
+
+_ = check_impression_negatives(impression_negatives)

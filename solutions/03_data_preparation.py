@@ -35,6 +35,7 @@ from course_utils import features
 from course_utils.data import schema as S
 from course_utils.data import benchmark_split, load_dataset
 from course_utils.exercises.step03 import (
+    check_asof_user_features,
     check_gini,
     check_leaky_feature,
     check_per_user_train_mask,
@@ -233,3 +234,61 @@ check_leaky_feature(leaky_feature)
 # week), the candidate set must contain only titles released before T, and hyperparameters
 # are tuned on a window before the test window, never on it.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Exercise 6 · An as-of join that does not leak
+#
+# **Practise:** building the ranker's training features per event, point in time.
+#
+# Write `asof_user_features(examples, interactions)` returning a DataFrame with one row per
+# row of `examples` (same order) and the columns `user_n` and `user_mean_rating`: the
+# number of the user's interactions **strictly before** the example's `timestamp`, and the
+# mean of their (non-missing) ratings among them (NaN when there is none). `examples` has
+# `user_id` and `timestamp`; `interactions` has `user_id, item_id, rating, timestamp`. An
+# example that *is* an interaction must not see itself, nor anything later.
+#
+# <details><summary>Hint</summary>
+#
+# Sort the interactions by time; per user, cumulative count and cumulative rating sum give a
+# snapshot after every event (keep the last per `(user_id, timestamp)`). Then
+# `pd.merge_asof(left, snapshots, on="timestamp", by="user_id", allow_exact_matches=False)`
+# with both sides sorted by time; restore the examples' order and fill the count with 0.
+# </details>
+
+# %%
+def asof_user_features(examples, interactions):
+    ### BEGIN SOLUTION
+    snap = interactions.sort_values(S.TIMESTAMP, kind="stable")
+    rated = snap[S.RATING].notna().astype(int)
+    snap = pd.DataFrame(
+        {
+            S.USER_ID: snap[S.USER_ID],
+            S.TIMESTAMP: snap[S.TIMESTAMP],
+            "user_n": snap.groupby(S.USER_ID).cumcount() + 1,
+            "n_rated": rated.groupby(snap[S.USER_ID]).cumsum(),
+            "rating_sum": snap[S.RATING].fillna(0.0).groupby(snap[S.USER_ID]).cumsum(),
+        }
+    )
+    snap = snap.groupby([S.USER_ID, S.TIMESTAMP], as_index=False).last()
+    snap["user_mean_rating"] = snap["rating_sum"] / snap["n_rated"].where(snap["n_rated"] > 0)
+    left = examples[[S.USER_ID, S.TIMESTAMP]].reset_index(drop=True)
+    left["row"] = np.arange(len(left))
+    joined = pd.merge_asof(
+        left.sort_values(S.TIMESTAMP, kind="stable"),
+        snap.sort_values(S.TIMESTAMP, kind="stable")[
+            [S.USER_ID, S.TIMESTAMP, "user_n", "user_mean_rating"]
+        ],
+        on=S.TIMESTAMP,
+        by=S.USER_ID,
+        allow_exact_matches=False,
+    ).sort_values("row")
+    return pd.DataFrame(
+        {
+            "user_n": joined["user_n"].fillna(0).astype(int).to_numpy(),
+            "user_mean_rating": joined["user_mean_rating"].to_numpy(),
+        }
+    )
+    ### END SOLUTION
+
+
+_ = check_asof_user_features(asof_user_features)

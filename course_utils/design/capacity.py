@@ -6,7 +6,7 @@ so that the notebook, the exercises and later steps reuse the same numbers:
 * compute: ``cores = QPS x CPU-seconds per request / target utilisation``;
 * memory: ``bytes = rows x dimensions x bytes per value``;
 * scoring: brute force computes ``n_items x dim`` multiply-adds per request, an HNSW
-  index roughly ``M x log2(n_items) x dim``;
+  index at most ``(M x log2(n_items) + 2 M x ef) x dim`` with a beam ``ef`` >= candidates;
 * latency: the per-stage budgets must add up to no more than the end-to-end p99;
 * logs: ``bytes = events per day x bytes per event x retention x replication``.
 
@@ -271,16 +271,18 @@ def brute_force_scoring_cost(
 
 
 def ann_scoring_cost(
-    n_items: int, dim: int, qps: float, m: int = 16, dtype: DTypeLike = "float32"
+    n_items: int, dim: int, qps: float, m: int = 16, ef: int = 500, dtype: DTypeLike = "float32"
 ) -> ScoringCost:
-    """Rough cost of approximate retrieval with an HNSW graph index.
+    """Rough upper bound on the work of approximate retrieval with an HNSW graph index.
 
-    The model: HNSW's greedy search descends ``~log2(n_items)`` hops through the graph
-    and compares the query with the ``~m`` neighbours of each node it visits, so it
-    scores about ``m x log2(n_items)`` items instead of ``n_items`` (capped at
-    ``n_items``). This ignores the beam width ``ef_search`` and the layer structure,
-    which change the count by a small factor; treat the result as an order of
-    magnitude, to be replaced by a measurement (step 6).
+    The model: the search descends the upper layers greedily (``~log2(n_items)`` hops,
+    ``m`` neighbours compared per hop), then runs a beam search of width ``ef`` on the
+    bottom layer, where each of the ``~ef`` expanded nodes compares the query with its
+    ``2 m`` bottom-layer neighbours. So it scores about
+    ``m x log2(n_items) + 2 m x ef`` items (capped at ``n_items``). To return ``k``
+    candidates the beam must hold at least ``k`` (``ef >= k``). Many neighbours are
+    already visited, so real searches score fewer items: treat the result as an upper
+    bound within a small factor, to be replaced by a measurement (step 6).
 
     Parameters
     ----------
@@ -292,6 +294,9 @@ def ann_scoring_cost(
         Requests per second (> 0).
     m : int, default 16
         Neighbours per node (the HNSW ``M`` parameter).
+    ef : int, default 500
+        Beam width of the search (``ef_search``); at least the number of candidates
+        the retrieval stage returns.
     dtype : numpy dtype or str, default "float32"
         Element type of the item vectors.
 
@@ -301,15 +306,18 @@ def ann_scoring_cost(
 
     Examples
     --------
-    >>> cost = ann_scoring_cost(1024, 64, qps=1.0, m=16)
+    >>> cost = ann_scoring_cost(1024, 64, qps=1.0, m=16, ef=10)
     >>> cost.items_scored, cost.flops_per_request
-    (160.0, 20480.0)
+    (480.0, 61440.0)
+    >>> ann_scoring_cost(50_000, 64, qps=1.0, ef=500).items_scored < 50_000
+    True
     """
     n_items = _positive_int("n_items", n_items)
     dim = _positive_int("dim", dim)
     qps = _positive_scalar("qps", qps)
     m = _positive_int("m", m)
-    visited = min(float(n_items), m * max(math.log2(n_items), 1.0))
+    ef = _positive_int("ef", ef)
+    visited = min(float(n_items), m * max(math.log2(n_items), 1.0) + 2 * m * ef)
     return _scoring_cost(visited, dim, qps, dtype)
 
 

@@ -7,7 +7,9 @@ The learner re-derives three capacity formulas for a variant of the course platf
 * ``cores_needed(qps, cpu_ms_per_request, target_utilisation=0.5)`` and the machines the
   variant needs;
 * ``remaining_budget_ms(p99_ms, stages)``: the part of a p99 target left for ranking;
-* ``embedding_memory_bytes(n, dim, dtype)``: float16 against float32 tables.
+* ``embedding_memory_bytes(n, dim, dtype)``: float16 against float32 tables;
+* ``peak_qps(daily_active_users, sessions_per_day, requests_per_session, peak_to_mean)``:
+  the peak load derived from the user base.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from course_utils.design import capacity
+from course_utils.design import capacity, demand
+from course_utils.design.demand import request_cpu_ms
 from course_utils.design.requirements import SystemRequirements
 from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
 
@@ -29,14 +32,20 @@ __all__ = [
     "VARIANT",
     "check_cores_needed",
     "check_embedding_memory_bytes",
+    "check_peak_qps",
     "check_remaining_budget_ms",
     "check_variant_machines",
 ]
 
 VARIANT = SystemRequirements(n_users=20_000_000, peak_qps=300_000)
 """The exercise scenario: a smaller catalogue of users, three times the peak load."""
-CPU_MS_PER_REQUEST = 20.0
-"""Assumed CPU time of one recommendation request (ms), as in the step 1 notebook."""
+CPU_MS_PER_REQUEST = request_cpu_ms(
+    {"retrieval": 1.0, "feature decoding": 2.0, "re-ranking": 1.0},
+    n_candidates=500,
+    rank_us_per_candidate=100,
+)
+"""CPU time of one recommendation request (ms), from its stages as in the step 1 notebook:
+1 + 2 + 1 ms of fixed stages plus 500 candidates x 100 µs of ranking = 54 ms."""
 CORES_PER_MACHINE = 32
 """Usable cores of one serving machine."""
 MOBILE_P99_MS = 150.0
@@ -99,8 +108,8 @@ def check_variant_machines(answer: Any) -> CheckResult:
 
     Examples
     --------
-    >>> ok = check_variant_machines(lambda: 375)
-    ✅ variant machines: correct (375)
+    >>> ok = check_variant_machines(lambda: 1013)
+    ✅ variant machines: correct (1013)
     """
     return check_answer(
         answer, expected=_variant_machines(), name="variant machines", hint=MACHINES_HINT
@@ -160,4 +169,32 @@ def check_embedding_memory_bytes(fn: Callable) -> CheckResult:
         cases=cases,
         name="embedding_memory_bytes",
         hint=MEMORY_HINT,
+    )
+
+
+PEAK_HINT = (
+    "requests per day = daily_active_users x sessions_per_day x requests_per_session; divide "
+    "by the 86,400 seconds of a day for the mean QPS, multiply by peak_to_mean for the peak. "
+    "Raise ValueError when peak_to_mean < 1 (a peak below the mean)."
+)
+
+
+def check_peak_qps(fn: Callable) -> CheckResult:
+    """Check ``peak_qps(daily_active_users, sessions_per_day, requests_per_session, peak_to_mean)``.
+
+    Examples
+    --------
+    >>> ok = check_peak_qps(demand.peak_qps)  # doctest: +ELLIPSIS
+    ✅ peak_qps: passed 5 checks
+    ...
+    """
+    cases = [
+        Case(30_000_000, 2, 50, 3.0, label="course platform: 30M active x 2 sessions x 50 rows"),
+        Case(6_000_000, 1.5, 20, 4.5, label="variant: 6M active, a sharp evening peak"),
+        Case(86_400, 1, 1, 1.0, label="one request per second on average, flat traffic"),
+        Case(1_000_000, 3, 10, 1.0, label="peak_to_mean = 1: the peak is the mean"),
+        Case(1_000_000, 3, 10, 0.5, label="peak below the mean -> ValueError"),
+    ]
+    return check_function(
+        fn, reference=demand.peak_qps, cases=cases, name="peak_qps", hint=PEAK_HINT
     )

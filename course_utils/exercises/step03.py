@@ -23,6 +23,7 @@ from course_utils.exercises.checking import Case, CheckResult, check_answer, che
 
 __all__ = [
     "HISTORY_COLUMNS",
+    "check_asof_user_features",
     "check_gini",
     "check_leaky_feature",
     "check_per_user_train_mask",
@@ -222,3 +223,78 @@ def check_leaky_feature(answer) -> CheckResult:
     ✅ leaky_feature: correct ('mean_rating')
     """
     return check_answer(answer, expected="mean_rating", name="leaky_feature", hint=LEAK_HINT)
+
+
+# --------------------------------------------------------------------------- as-of join
+def _asof_user_features(examples: pd.DataFrame, interactions: pd.DataFrame) -> pd.DataFrame:
+    log = features.feature_log(interactions, S.USER_ID, prefix="user_")
+    joined = features.asof_join(examples[[S.USER_ID, S.TIMESTAMP]], log, by=S.USER_ID)
+    return joined[["user_n", "user_mean_rating"]]
+
+
+def _asof_cases():
+    t = pd.to_datetime(
+        ["2024-01-01", "2024-01-03", "2024-01-03", "2024-01-05", "2024-01-02", "2024-01-09"],
+        utc=True,
+    )
+    log = pd.DataFrame(
+        {
+            S.USER_ID: [1, 1, 1, 1, 2, 2],
+            S.ITEM_ID: [10, 11, 12, 13, 10, 14],
+            S.RATING: [4.0, 2.0, 5.0, 3.0, 1.0, np.nan],
+            S.TIMESTAMP: t,
+        }
+    )
+    rng = np.random.default_rng(4)
+    n = 400
+    big = pd.DataFrame(
+        {
+            S.USER_ID: rng.integers(0, 25, n),
+            S.ITEM_ID: rng.integers(0, 60, n),
+            S.RATING: np.where(rng.random(n) < 0.2, np.nan, rng.integers(1, 11, n) / 2),
+            S.TIMESTAMP: pd.to_datetime(rng.integers(0, 30 * 86_400, n), unit="s", utc=True),
+        }
+    )
+    return log, big
+
+
+def check_asof_user_features(fn: Callable) -> bool:
+    """Check ``asof_user_features(examples, interactions)``: per example row, the user's count
+    of interactions and mean rating strictly before the example's timestamp."""
+    log, big = _asof_cases()
+    shuffled = big.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    requests = pd.DataFrame(
+        {S.USER_ID: [1, 1, 2, 3], S.TIMESTAMP: pd.to_datetime(
+            ["2024-01-03", "2024-01-10", "2024-01-01", "2024-01-10"], utc=True)}
+    )  # fmt: skip
+    cases = [
+        Case(log, log, label="the log's own events: an event never sees itself"),
+        Case(requests, log, label="requests between events; an unknown user gets 0 and NaN"),
+        Case(big, big, label="400 events, several at the same second"),
+        Case(shuffled, big, label="examples not sorted by time: keep the examples' row order"),
+    ]
+    return check_function(
+        fn,
+        reference=_asof_user_features,
+        cases=cases,
+        name="asof_user_features",
+        compare=_same_feature_frame,
+        hint="Build the running count and mean per (user, timestamp) (cumulative sums), then "
+        "pd.merge_asof(examples sorted by time, snapshots, on='timestamp', by='user_id', "
+        "allow_exact_matches=False): strictly before. Restore the examples' row order; fill "
+        "the count with 0. Return columns user_n and user_mean_rating.",
+    )
+
+
+def _same_feature_frame(expected: pd.DataFrame, got) -> bool:
+    if not isinstance(got, pd.DataFrame) or len(got) != len(expected):
+        return False
+    if any(c not in got.columns for c in ("user_n", "user_mean_rating")):
+        return False
+    n_ok = np.array_equal(got["user_n"].to_numpy(float), expected["user_n"].to_numpy(float))
+    m_ok = np.allclose(
+        got["user_mean_rating"].to_numpy(float),
+        expected["user_mean_rating"].to_numpy(float),
+        equal_nan=True,
+    )
+    return bool(n_ok and m_ok)
