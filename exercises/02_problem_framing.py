@@ -59,7 +59,9 @@ def label_relevant(interactions, rating_threshold=4.0, watch_threshold=60.0):
     raise NotImplementedError()
 
 
+# %%
 check_label_relevant(label_relevant)
+
 
 # %% [markdown]
 # ## Exercise 2 · Positive share by threshold
@@ -81,7 +83,9 @@ def positive_share(values, thresholds):
     raise NotImplementedError()
 
 
+# %%
 check_positive_share(positive_share)
+
 
 # %% [markdown]
 # ## Exercise 3 · The popularity baseline
@@ -106,6 +110,7 @@ def popularity_recommend(train, user_ids, k):
     raise NotImplementedError()
 
 
+# %%
 check_popularity_recommend(popularity_recommend)
 
 # %% [markdown]

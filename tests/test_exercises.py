@@ -30,6 +30,7 @@ from course_utils.exercises.checking import (
     short_repr,
     values_match,
 )
+from course_utils.exercises.grading import apply_nbgrader_metadata
 from course_utils.exercises.step05 import check_ndcg_at_k, check_precision_at_k
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,6 +142,7 @@ def _solution_notebook() -> nbformat.NotebookNode:
     nb.cells = [nbformat.v4.new_markdown_cell(BADGE), code, answer]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
+    apply_nbgrader_metadata(nb)  # as `build` leaves it
     return nb
 
 
@@ -160,14 +162,16 @@ def test_build_clears_outputs_keeps_metadata_and_rewrites_badge(repo):
     assert "/blob/main/exercises/01_demo.ipynb" in badge.source
     assert "/solutions/" not in badge.source
     assert code.outputs == [] and code.execution_count is None
-    assert code.metadata == {"tags": ["keep-me"]}
+    assert code.metadata["tags"] == ["keep-me"]
+    assert code.metadata["nbgrader"]["solution"] is True
     assert "return x + 1" not in code.source and "raise NotImplementedError()" in code.source
     assert answer.source == "Why?\nYOUR ANSWER HERE"
     assert [c.id for c in nb.cells] == ["cell-0", "cell-1", "cell-2"]
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    # the solution notebook itself is untouched
+    # the solution notebook keeps its code and outputs, and gains the same nbgrader metadata
     sol = nbformat.read(repo / "solutions" / "01_demo.ipynb", as_version=4)
     assert sol.cells[1].outputs and "return x + 1" in sol.cells[1].source
+    assert [c.metadata["nbgrader"] for c in sol.cells] == [c.metadata["nbgrader"] for c in nb.cells]
 
 
 def test_build_is_idempotent_and_stable_json(repo):

@@ -6,6 +6,8 @@ each result with a trusted reference implementation and prints a short verdict:
 * ``✅ name: passed N checks`` followed by the list of what was verified;
 * ``⏳ name: not attempted yet ...`` when the function still raises
   ``NotImplementedError`` (the untouched exercise notebook then runs top to bottom);
+  under nbgrader (which sets ``NBGRADER_EXECUTION`` while it autogrades or validates)
+  "not attempted" raises ``AssertionError`` instead, so the check cell scores 0;
 * ``❌ name: ...`` with the input, the expected and the received value and a hint,
   followed by an ``AssertionError`` so the failing cell is marked red.
 
@@ -20,6 +22,7 @@ from __future__ import annotations
 import copy
 import math
 import numbers
+import os
 import re
 import textwrap
 from collections.abc import Callable, Mapping, Sequence
@@ -336,8 +339,22 @@ def _fail(
     return f"{name}: {headline}" + (f" ({summary})" if summary else "")
 
 
+def graded_run() -> bool:
+    """True while nbgrader executes the notebook (``nbgrader autograde`` or ``validate``).
+
+    Examples
+    --------
+    >>> import os
+    >>> graded_run() == bool(os.environ.get("NBGRADER_EXECUTION"))
+    True
+    """
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 def _not_attempted(name: str) -> CheckResult:
     print(f"⏳ {name}: not attempted yet — fill in the cell above and re-run")
+    if graded_run():
+        raise AssertionError(f"{name}: not attempted (nbgrader scores this check 0)")
     return CheckResult(False)
 
 
