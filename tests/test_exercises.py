@@ -262,7 +262,8 @@ def test_check_function_wrong_answer_prints_details_and_raises(capsys):
     with pytest.raises(AssertionError, match=r"^sum_sq: wrong result"):
         check_function(wrong, reference=_sum_sq, cases=CASES, name="sum_sq", hint="square, sum")
     out = capsys.readouterr().out
-    assert out.startswith("❌ sum_sq: wrong result\n")
+    assert out.startswith("❌ sum_sq: wrong result (case: scaled)\n")
+    assert "case:     scaled" in out
     assert "input:    sum_sq(array([0.5]), scale=2.0)" in out
     assert "expected: 0.5" in out and "received: 0.25" in out
     assert "hint:     square, sum" in out

@@ -19,7 +19,9 @@ must agree, containers are compared element by element. Pass
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import io
 import math
 import numbers
 import os
@@ -37,12 +39,17 @@ __all__ = [
     "check_answer",
     "check_function",
     "describe_difference",
+    "graded_run",
+    "passes_quietly",
+    "require_upstream",
     "values_match",
+    "working_or_reference",
 ]
 
 RTOL = 1e-6
 ATOL = 1e-9
 _MAX_REPR = 160
+_BIG = 24  # arrays with more values are summarised (shape, dtype, first values)
 _ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
@@ -131,6 +138,11 @@ def short_repr(value: Any, limit: int = _MAX_REPR) -> str:
     """
     if isinstance(value, np.generic):
         text = repr(value.item())
+    elif isinstance(value, np.ndarray) and value.size > _BIG:
+        head = np.array2string(
+            value.ravel()[:6], separator=", ", precision=6, max_line_width=10**6
+        ).strip("[]")
+        text = f"array of shape {value.shape}, dtype {value.dtype}: [{' '.join(head.split())}, …]"
     elif isinstance(value, np.ndarray):
         body = np.array2string(
             value, separator=", ", threshold=24, edgeitems=3, precision=6, max_line_width=10**6
@@ -206,9 +218,7 @@ def _compare_arrays(expected: np.ndarray, got: Any) -> str | None:
         close = np.isclose(got_arr, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
         if not close.all():
             bad = np.argwhere(~close)
-            first = tuple(int(i) for i in bad[0])
-            where = f" at index {first[0] if len(first) == 1 else first}" if first else ""
-            return f"{len(bad)} of {close.size} values differ (first{where})"
+            return _where_arrays_differ(expected, got_arr, bad, close.size)
         return None
     if expected.dtype == object:
         for i, (e, g) in enumerate(zip(expected.ravel(), got_arr.ravel(), strict=True)):
@@ -217,9 +227,19 @@ def _compare_arrays(expected: np.ndarray, got: Any) -> str | None:
                 return f"element {i}: {reason}"
         return None
     if not np.array_equal(expected, got_arr):
-        n_bad = int(np.sum(expected != got_arr))
-        return f"{n_bad} of {expected.size} values differ"
+        return _where_arrays_differ(
+            expected, got_arr, np.argwhere(expected != got_arr), expected.size
+        )
     return None
+
+
+def _where_arrays_differ(expected: np.ndarray, got: np.ndarray, bad: np.ndarray, size: int) -> str:
+    first = tuple(int(i) for i in bad[0])
+    at = first[0] if len(first) == 1 else first
+    return (
+        f"{len(bad)} of {size} values differ; first at index {at}: "
+        f"expected {short_repr(expected[first])}, received {short_repr(got[first])}"
+    )
 
 
 def _compare_pandas(expected: pd.DataFrame | pd.Series, got: Any) -> str | None:
@@ -251,6 +271,8 @@ def describe_difference(expected: Any, got: Any) -> str | None:
         return _compare_pandas(expected, got)
     if isinstance(expected, np.ndarray) and expected.ndim > 0:
         return _compare_arrays(expected, got)
+    if isinstance(expected, (list, tuple)) and isinstance(got, (np.ndarray, pd.Series)):
+        got = list(np.asarray(got)) if np.ndim(got) == 1 else got  # any 1-D container
     if isinstance(got, np.ndarray) and got.ndim > 0 and not isinstance(expected, (list, tuple)):
         return f"expected a single value, received an array of shape {got.shape}"
     if isinstance(expected, np.ndarray):  # 0-d array: treat as its scalar
@@ -291,7 +313,11 @@ def describe_difference(expected: Any, got: Any) -> str | None:
                 return f"key {key!r}: {reason}"
         return None
     if isinstance(expected, Sequence):
-        if not isinstance(got, (Sequence, np.ndarray)) or isinstance(got, str):
+        if (
+            isinstance(got, (set, frozenset, Mapping))
+            or not isinstance(got, (Sequence, np.ndarray))
+            or isinstance(got, str)
+        ):
             return f"expected a {type(expected).__name__}, received {type(got).__name__}"
         if len(got) != len(expected):
             return f"length {len(got)} differs from the expected length {len(expected)}"
@@ -363,26 +389,63 @@ def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {message}" if message else type(err).__name__
 
 
+def _compare_reason(
+    compare: Callable[[Any, Any], Any] | None, expected: Any, got: Any
+) -> str | None:
+    """Why ``got`` fails: ``compare`` may return True/False or a reason string (None = match)."""
+    if compare is None:
+        return describe_difference(expected, got)
+    try:
+        outcome = compare(expected, got)
+    except Exception as err:  # noqa: BLE001 - an answer the comparison cannot read is wrong
+        return f"the result could not be compared ({_error_text(err)})"
+    if outcome is None or outcome is True:
+        return None
+    if isinstance(outcome, str):
+        return outcome or None
+    if bool(outcome):
+        return None
+    plain = describe_difference(expected, got)
+    return plain or "the result differs from the expected one"
+
+
 def _verdict(
     name: str,
     *,
     expected: Any,
     got: Any,
-    compare: Callable[[Any, Any], bool] | None,
+    compare: Callable[[Any, Any], Any] | None,
     hint: str | None,
     inputs: str | None,
+    label: str | None = None,
+    reveal: bool = True,
 ) -> None:
     """Compare one result; print and raise AssertionError on a mismatch."""
-    if compare is None:
-        reason = describe_difference(expected, got)
-    else:
-        reason = None if compare(expected, got) else "the custom comparison failed"
+    reason = _compare_reason(compare, expected, got)
     if reason is None:
         return
-    details = [("input", inputs)] if inputs is not None else []
-    details += [("expected", _show(expected)), ("received", _show(got)), ("why", reason)]
-    where = f"for {inputs}: " if inputs is not None else ""
-    raise AssertionError(_fail(name, "wrong result", details, hint, summary=where + reason))
+    details = [("case", label)] if label else []
+    details += [("input", inputs)] if inputs is not None else []
+    if reveal:
+        details += [("expected", _show(expected))]
+        details += [("received", _show(got)), ("why", reason)]
+    else:
+        details += [("received", _show(got))]
+    where = f"case '{label}': " if label else ""
+    headline = "wrong result" + (f" (case: {label})" if label else "")
+    summary = where + (reason if reveal else "not the expected value")
+    raise AssertionError(_fail(name, headline, details, hint, summary=summary))
+
+
+def _changed_inputs(before: tuple[tuple, dict], after: tuple[tuple, dict]) -> str | None:
+    """Name the first argument the learner's function modified in place, if any."""
+    (args0, kwargs0), (args1, kwargs1) = before, after
+    named = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(args0, args1, strict=True))]
+    named += [(f"argument {key!r}", kwargs0[key], kwargs1[key]) for key in kwargs0]
+    for what, old, new in named:
+        if describe_difference(old, new) is not None:
+            return what
+    return None
 
 
 def check_function(
@@ -392,7 +455,8 @@ def check_function(
     cases: Sequence[Case],
     name: str,
     hint: str | None = None,
-    compare: Callable[[Any, Any], bool] | None = None,
+    compare: Callable[[Any, Any], Any] | None = None,
+    inputs_read_only: bool = False,
 ) -> CheckResult:
     """Check a learner's function against a reference implementation.
 
@@ -409,8 +473,12 @@ def check_function(
         Name shown in the verdict, usually the function name.
     hint : str, optional
         Printed with a failing verdict.
-    compare : callable(expected, got) -> bool, optional
-        Override the default numpy/pandas-aware comparison.
+    compare : callable(expected, got), optional
+        Override the default numpy/pandas-aware comparison. It returns True (or None) on a
+        match and False or a string saying what differed otherwise.
+    inputs_read_only : bool
+        When True, an answer that modifies one of its arguments in place fails (for
+        exercises whose statement forbids it).
 
     Returns
     -------
@@ -421,8 +489,8 @@ def check_function(
     Raises
     ------
     AssertionError
-        On the first wrong result or unexpected exception, after printing the input,
-        expected and received values and the hint.
+        On the first wrong result or unexpected exception, after printing the case, the
+        input, expected and received values and the hint.
 
     Examples
     --------
@@ -439,6 +507,7 @@ def check_function(
         raise ValueError(f"{name}: cases must contain at least one Case; got none")
     for i, case in enumerate(cases):
         inputs = case.describe(name)
+        label = case.label
         args, kwargs = case.fresh()
         try:
             expected = reference(*args, **kwargs)
@@ -451,32 +520,38 @@ def check_function(
         except NotImplementedError as err:
             if i == 0:
                 return _not_attempted(name)
-            details = [("input", inputs), ("error", _error_text(err))]
+            details = [("case", label), ("input", inputs), ("error", _error_text(err))]
             raise AssertionError(
                 _fail(
                     name,
                     "raised NotImplementedError on a later case",
                     details,
                     hint,
-                    summary=f"for {inputs}",
+                    summary=f"case '{label}'",
                 )
             ) from None
         except Exception as err:  # noqa: BLE001 - report any learner error kindly
             if ref_error is not None and isinstance(err, type(ref_error)):
                 continue
             want = f"raise {type(ref_error).__name__}" if ref_error else _show(expected)
-            details = [("input", inputs), ("expected", want), ("error", _error_text(err))]
+            details = [
+                ("case", label),
+                ("input", inputs),
+                ("expected", want),
+                ("error", _error_text(err)),
+            ]
             raise AssertionError(
                 _fail(
                     name,
-                    f"raised {type(err).__name__}",
+                    f"raised {type(err).__name__} (case: {label})",
                     details,
                     hint,
-                    summary=f"for {inputs}: {_error_text(err)}",
+                    summary=f"case '{label}': {_error_text(err)}",
                 )
             ) from err
         if ref_error is not None:
             details = [
+                ("case", label),
                 ("input", inputs),
                 ("expected", f"raise {_error_text(ref_error)}"),
                 ("received", _show(got)),
@@ -484,13 +559,34 @@ def check_function(
             raise AssertionError(
                 _fail(
                     name,
-                    f"should raise {type(ref_error).__name__}",
+                    f"should raise {type(ref_error).__name__} (case: {label})",
                     details,
                     hint,
-                    summary=f"for {inputs}",
+                    summary=f"case '{label}'",
                 )
             )
-        _verdict(name, expected=expected, got=got, compare=compare, hint=hint, inputs=inputs)
+        if inputs_read_only:
+            changed = _changed_inputs(case.fresh(), (args, kwargs))
+            if changed:
+                details = [("case", label), ("input", inputs), ("why", f"{changed} was modified")]
+                raise AssertionError(
+                    _fail(
+                        name,
+                        f"modified its input in place (case: {label})",
+                        details,
+                        hint,
+                        summary=f"case '{label}': {changed} was modified in place",
+                    )
+                )
+        _verdict(
+            name,
+            expected=expected,
+            got=got,
+            compare=compare,
+            hint=hint,
+            inputs=inputs,
+            label=label,
+        )
     n = len(cases)
     print(f"✅ {name}: passed {n} check{'s' if n != 1 else ''}")
     print("\n".join(f"   - {case.label}" for case in cases))
@@ -503,14 +599,16 @@ def check_answer(
     expected: Any,
     name: str,
     hint: str | None = None,
-    compare: Callable[[Any, Any], bool] | None = None,
+    compare: Callable[[Any, Any], Any] | None = None,
+    reveal: bool = True,
 ) -> bool:
     """Check a single computed value (e.g. a number the learner works out).
 
     ``value`` may be a zero-argument callable, which is called here: write the
     computation inside ``def answer(): ...`` so the untouched exercise (which raises
     ``NotImplementedError``) still lets the notebook run. ``None`` or ``...`` also
-    count as not attempted.
+    count as not attempted. With ``reveal=False`` a wrong value is reported without the
+    expected one (the hint must guide instead).
 
     Returns
     -------
@@ -534,12 +632,74 @@ def check_answer(
         except NotImplementedError:
             return _not_attempted(name)
         except Exception as err:  # noqa: BLE001 - report any learner error kindly
-            details = [("expected", _show(expected)), ("error", _error_text(err))]
+            details = [("expected", _show(expected))] if reveal else []
+            details += [("error", _error_text(err))]
             raise AssertionError(
                 _fail(name, f"raised {type(err).__name__}", details, hint, _error_text(err))
             ) from err
     if value is None or value is Ellipsis:
         return _not_attempted(name)
-    _verdict(name, expected=expected, got=value, compare=compare, hint=hint, inputs=None)
+    _verdict(
+        name,
+        expected=expected,
+        got=value,
+        compare=compare,
+        hint=hint,
+        inputs=None,
+        reveal=reveal,
+    )
     print(f"✅ {name}: correct ({short_repr(value)})")
     return CheckResult(True)
+
+
+def passes_quietly(check: Callable[[Callable], Any], fn: Callable) -> bool:
+    """Run ``check(fn)`` without printing; True only if it passes (not attempted = False).
+
+    Examples
+    --------
+    >>> def check_double(f):
+    ...     return check_function(f, reference=lambda x: 2 * x, cases=[Case(3)], name="double")
+    >>> passes_quietly(check_double, lambda x: x + x), passes_quietly(check_double, abs)
+    (True, False)
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return bool(check(fn))
+        except Exception:  # noqa: BLE001 - any failure of the learner's function
+            return False
+
+
+def require_upstream(name: str, upstream: str, check: Callable, fn: Callable | None) -> None:
+    """Fail ``name`` with a clear message when the learner's ``upstream`` function is wrong.
+
+    Use it in a check whose exercise calls an earlier exercise's function: a failure
+    caused upstream is then reported as such, not as a mistake in ``name``.
+    """
+    if fn is None or passes_quietly(check, fn):
+        return
+    headline = f"depends on your {upstream}, which does not pass its own check yet"
+    details = [("why", f"fix {upstream} first (run its check cell), then re-run this cell")]
+    raise AssertionError(_fail(name, headline, details, None, summary=headline))
+
+
+def working_or_reference(fn: Callable, check: Callable, reference: Callable, name: str) -> Callable:
+    """The learner's ``fn`` if it passes ``check``, else ``reference`` (and say so).
+
+    Demo cells that run the learner's function on real data call this first, so a wrong
+    or unfinished answer does not produce misleading tables and plots.
+
+    Examples
+    --------
+    >>> def check_double(f):
+    ...     return check_function(f, reference=lambda x: 2 * x, cases=[Case(3)], name="double")
+    >>> f = working_or_reference(abs, check_double, lambda x: 2 * x, "double")
+    ⚠️ double does not pass its check yet: the cells below use the course's reference instead
+    >>> f(4)
+    8
+    """
+    if passes_quietly(check, fn):
+        return fn
+    print(
+        f"⚠️ {name} does not pass its check yet: the cells below use the course's reference instead"
+    )
+    return reference
