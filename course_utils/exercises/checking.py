@@ -426,14 +426,12 @@ def _verdict(
         return
     details = [("case", label)] if label else []
     details += [("input", inputs)] if inputs is not None else []
-    if reveal:
-        details += [("expected", _show(expected))]
-        details += [("received", _show(got)), ("why", reason)]
-    else:
-        details += [("received", _show(got))]
+    details += [("expected", _show(expected))] if reveal else []
+    details += [("received", _show(got))]
+    details += [("why", reason)] if reveal or compare is not None else []
     where = f"case '{label}': " if label else ""
     headline = "wrong result" + (f" (case: {label})" if label else "")
-    summary = where + (reason if reveal else "not the expected value")
+    summary = where + (reason if reveal or compare is not None else "not the expected value")
     raise AssertionError(_fail(name, headline, details, hint, summary=summary))
 
 
@@ -457,6 +455,7 @@ def check_function(
     hint: str | None = None,
     compare: Callable[[Any, Any], Any] | None = None,
     inputs_read_only: bool = False,
+    reveal: bool = True,
 ) -> CheckResult:
     """Check a learner's function against a reference implementation.
 
@@ -479,6 +478,9 @@ def check_function(
     inputs_read_only : bool
         When True, an answer that modifies one of its arguments in place fails (for
         exercises whose statement forbids it).
+    reveal : bool
+        When False, a wrong result is reported with what differed but not the expected
+        value (for exercises whose answer is a single number).
 
     Returns
     -------
@@ -534,12 +536,9 @@ def check_function(
             if ref_error is not None and isinstance(err, type(ref_error)):
                 continue
             want = f"raise {type(ref_error).__name__}" if ref_error else _show(expected)
-            details = [
-                ("case", label),
-                ("input", inputs),
-                ("expected", want),
-                ("error", _error_text(err)),
-            ]
+            details = [("case", label), ("input", inputs)]
+            details += [("expected", want)] if reveal or ref_error else []
+            details += [("error", _error_text(err))]
             raise AssertionError(
                 _fail(
                     name,
@@ -586,6 +585,7 @@ def check_function(
             hint=hint,
             inputs=inputs,
             label=label,
+            reveal=reveal,
         )
     n = len(cases)
     print(f"✅ {name}: passed {n} check{'s' if n != 1 else ''}")
