@@ -3,7 +3,7 @@
 #
 # # Step 2 exercises · Problem framing
 #
-# You will practise: turning raw feedback into labels, measuring how a threshold changes
+# You will practise: turning raw feedback into labels and impressions into negatives, measuring how a threshold changes
 # the positive share, implementing the popularity baseline and evaluating it on the course
 # benchmark, and justifying an ML objective in writing. Each exercise ends with a check cell
 # that tells you whether your answer is right.
@@ -31,8 +31,10 @@ if "google.colab" in sys.modules:
 import numpy as np
 import pandas as pd
 
-from course_utils.data import schema as S
+from course_utils import schema as S
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step02 import (
+    check_impression_negatives,
     check_label_relevant,
     check_popularity_recommend,
     check_positive_share,
@@ -50,7 +52,9 @@ from course_utils.exercises.step02 import (
 #
 # <details><summary>Hint</summary>
 #
-# `rated = df["rating"].notna()`; then `(rated & (df["rating"] >= r)) | (~rated & (df["watch_pct"] >= w))`.
+# Split the rows into two kinds, rated and unrated (`Series.notna()`), and write the rule
+# for each kind as a boolean Series. How do you combine two boolean Series so that each row
+# takes the verdict of its own kind? Both thresholds are inclusive.
 # </details>
 
 # %%
@@ -98,10 +102,10 @@ check_positive_share(positive_share)
 #
 # <details><summary>Hint</summary>
 #
-# `counts = train.groupby("item_id").size()`; sort with
-# `counts.reset_index().sort_values([0, "item_id"], ascending=[False, True])`. For each user,
-# take the first k items of that order not in the user's train set. A loop over users is fine
-# here (the package's version is vectorised).
+# One ordering of the items serves every user: count the training interactions per item
+# and sort (which two keys, in which directions?). Each user then walks down that list and
+# skips what they already have. A loop over users is fine here (the package's version is
+# vectorised).
 # </details>
 
 # %%
@@ -115,27 +119,81 @@ check_popularity_recommend(popularity_recommend)
 
 # %% [markdown]
 # Now evaluate your baseline on the course benchmark: it should reproduce the popularity
-# NDCG@10 of the main notebook (about 0.074).
+# NDCG@10 of the main notebook. If your function does not pass its check yet, the cell says
+# so and evaluates the course's `Popularity` model instead.
 
 # %%
 from course_utils.evaluation import evaluate_recommendations
-from course_utils.data import benchmark_split
+from course_utils.models import Popularity
+from course_utils.splits import benchmark_split
 
 
-def evaluate_my_popularity():
-    split = benchmark_split()
-    recs = popularity_recommend(split.train, split.eval_users, k=10)
-    per_user = evaluate_recommendations(recs, split, ks=10)
-    return per_user["ndcg"].mean()
+def course_popularity(train, user_ids, k):
+    return Popularity().fit(train).recommend(np.asarray(user_ids), k=k)[0]
 
 
-try:
-    print(f"my popularity NDCG@10 on the benchmark: {evaluate_my_popularity():.4f}")
-except NotImplementedError:
-    print("⏳ popularity_recommend is not attempted yet")
+recommend = working_or_reference(
+    popularity_recommend, check_popularity_recommend, course_popularity, "popularity_recommend"
+)
+split = benchmark_split()
+per_user = evaluate_recommendations(recommend(split.train, split.eval_users, k=10), split, ks=10)
+print(f"popularity NDCG@10 on the benchmark: {per_user['ndcg'].mean():.4f}")
+
 
 # %% [markdown]
-# ## Exercise 4 · Justify the ML objective (written)
+# ## Exercise 4 · Negatives from impressions
+#
+# **Practise:** building negative labels from what users were shown and ignored.
+#
+# The home page logs every impression: `(user_id, item_id, clicked)`, one row per time a
+# title was shown. Write `impression_negatives(impressions)` returning a DataFrame with
+# columns `user_id` and `item_id`: every pair the user was shown at least once and clicked
+# in **none** of those impressions, each pair once (row order and index do not matter).
+# A title skipped on Monday and clicked on Friday is a positive for that user.
+#
+# <details><summary>Hint</summary>
+#
+# Work per (user, title) pair rather than per impression row: what must be true of all the
+# impressions of a pair for it to be a negative? A groupby over both columns, or Python
+# sets of pairs, both work.
+# </details>
+
+# %%
+def impression_negatives(impressions):
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_impression_negatives(impression_negatives)
+
+# %% [markdown]
+# How many negatives does a simulated impression log give, and how many skipped
+# impressions turn out not to be negatives because the title was clicked another time?
+
+# %%
+from course_utils.labels import impression_negatives as course_negatives
+
+rng = np.random.default_rng(0)
+log = pd.DataFrame(
+    {
+        S.USER_ID: rng.integers(0, 200, 5_000),
+        S.ITEM_ID: rng.zipf(1.6, 5_000) % 300,
+        "clicked": rng.random(5_000) < 0.1,
+    }
+)
+negatives_of = working_or_reference(
+    impression_negatives, check_impression_negatives, course_negatives, "impression_negatives"
+)
+negatives = negatives_of(log)
+skipped = log.loc[~log["clicked"], [S.USER_ID, S.ITEM_ID]].drop_duplicates()
+print(f"impressions: {len(log):,}; skipped (user, title) pairs: {len(skipped):,}")
+print(
+    f"negatives: {len(negatives):,}; skipped but clicked another time: {len(skipped) - len(negatives):,}"
+)
+
+# %% [markdown]
+# ## Exercise 5 · Justify the ML objective (written)
 #
 # **Practise:** arguing for a training target from a business goal.
 #

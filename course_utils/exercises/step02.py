@@ -1,4 +1,13 @@
-"""Checks for the step 2 exercises (problem framing): labels and the popularity baseline."""
+"""Checks for the step 2 exercises (problem framing): labels, the popularity baseline and
+negatives from impressions.
+
+* ``label_relevant(interactions, rating_threshold, watch_threshold)`` against
+  :func:`course_utils.labels.relevance_labels` (any 1-D container of booleans);
+* ``positive_share(values, thresholds)``: share of non-missing values >= each threshold;
+* ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``;
+* ``impression_negatives(impressions)`` against :func:`course_utils.labels.impression_negatives`
+  (any row order, any index).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +16,54 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils.data import schema as S
-from course_utils.design.labels import relevance_labels
-from course_utils.exercises.checking import Case, check_function
+from course_utils import labels
+from course_utils import schema as S
+from course_utils.exercises.checking import Case, CheckResult, check_function
 from course_utils.models import Popularity
 
-__all__ = ["check_label_relevant", "check_positive_share", "check_popularity_recommend"]
+__all__ = [
+    "check_impression_negatives",
+    "check_label_relevant",
+    "check_popularity_recommend",
+    "check_positive_share",
+]
+
+LABEL_HINT = (
+    "Two kinds of rows: those with a rating and those without (notna). Each kind has its own "
+    "rule; build one boolean Series per kind and combine them so that every row gets exactly "
+    "one verdict."
+)
+SHARE_HINT = (
+    "Missing values are not part of the denominator. Broadcasting a column of thresholds "
+    "against a row of values gives a (thresholds x values) table in one step."
+)
+POPULARITY_HINT = (
+    "Count training interactions per item and order the items (most first; what breaks a "
+    "tie?). Each user then walks down that single list, skipping what they already have."
+)
+NEGATIVES_HINT = (
+    "Think per (user_id, item_id) pair, not per impression row: a pair is negative only if "
+    "none of its impressions was clicked, and each pair is listed once."
+)
 
 
-def _same_values(expected, got) -> bool:
-    got = np.asarray(got)
-    return got.shape == np.asarray(expected).shape and bool(
-        np.array_equal(np.asarray(expected, dtype=bool), got.astype(bool))
+def _same_labels(expected, got):
+    """Any 1-D container of booleans (or 0/1) with the expected labels, row for row."""
+    try:
+        got = np.asarray(got)
+    except Exception:  # noqa: BLE001
+        return f"expected one boolean per row, received {type(got).__name__}"
+    if got.shape != np.shape(expected):
+        return f"expected {len(expected)} labels (one per row), received shape {got.shape}"
+    if got.dtype.kind not in "biu" and not (got.dtype.kind == "f" and np.isin(got, [0, 1]).all()):
+        return f"expected booleans, received dtype {got.dtype}"
+    wrong = np.flatnonzero(np.asarray(expected, dtype=bool) != got.astype(bool))
+    if len(wrong) == 0:
+        return None
+    i = int(wrong[0])
+    return (
+        f"{len(wrong)} of {len(expected)} labels differ; first at row {i}: "
+        f"expected {bool(expected[i])}, received {bool(got[i])}"
     )
 
 
@@ -31,8 +76,21 @@ def _events() -> pd.DataFrame:
     )
 
 
-def check_label_relevant(fn: Callable) -> bool:
-    """Check ``label_relevant(interactions, rating_threshold, watch_threshold)``."""
+def _labels_reference(df, rating_threshold=4.0, watch_threshold=60.0) -> np.ndarray:
+    return labels.relevance_labels(
+        df, rating_threshold=rating_threshold, watch_threshold=watch_threshold
+    ).to_numpy()
+
+
+def check_label_relevant(fn: Callable) -> CheckResult:
+    """Check ``label_relevant(interactions, rating_threshold, watch_threshold)``.
+
+    Examples
+    --------
+    >>> ok = check_label_relevant(_labels_reference)  # doctest: +ELLIPSIS
+    ✅ label_relevant: passed 5 checks
+    ...
+    """
     events = _events()
     cases = [
         Case(events, rating_threshold=4.0, watch_threshold=60.0, label="default thresholds"),
@@ -49,17 +107,20 @@ def check_label_relevant(fn: Callable) -> bool:
             watch_threshold=0.0,
             label="everyone rated: the rating decides, even after a full watch",
         ),
+        Case(
+            events.iloc[[6, 0, 4]].reset_index(drop=True),
+            rating_threshold=5.0,
+            watch_threshold=12.0,
+            label="thresholds are inclusive (>=)",
+        ),
     ]
     return check_function(
         fn,
-        reference=lambda df, rating_threshold, watch_threshold: relevance_labels(
-            df, rating_threshold=rating_threshold, watch_threshold=watch_threshold
-        ).to_numpy(),
+        reference=_labels_reference,
         cases=cases,
         name="label_relevant",
-        compare=_same_values,
-        hint="Where the rating is present it decides (rating >= rating_threshold); where it is "
-        "NaN, use watch_pct >= watch_threshold. Combine with & and | on boolean Series.",
+        compare=_same_labels,
+        hint=LABEL_HINT,
     )
 
 
@@ -69,27 +130,31 @@ def _positive_share(values, thresholds):
     return (v[None, :] >= np.asarray(thresholds, dtype=float)[:, None]).mean(axis=1)
 
 
-def check_positive_share(fn: Callable) -> bool:
-    """Check ``positive_share(values, thresholds)``: share of non-missing values >= each threshold."""
+def check_positive_share(fn: Callable) -> CheckResult:
+    """Check ``positive_share(values, thresholds)``: share of non-missing values >= each threshold.
+
+    Examples
+    --------
+    >>> ok = check_positive_share(_positive_share)  # doctest: +ELLIPSIS
+    ✅ positive_share: passed 5 checks
+    ...
+    """
     rng = np.random.default_rng(2)
     ratings = rng.choice(np.arange(0.5, 5.5, 0.5), size=500)
+    ratings[rng.random(500) < 0.2] = np.nan
     cases = [
         Case(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.5]), label="one threshold"),
         Case(
             np.array([1.0, 2.0, 3.0, 4.0]),
             np.array([0.0, 4.0, 4.5]),
-            label="all, one, none positive",
+            label="all, one (a value equal to the threshold counts), none positive",
         ),
         Case(np.array([5.0, np.nan, 3.0, np.nan]), np.array([4.0]), label="NaN values ignored"),
-        Case(ratings, np.arange(1.0, 5.5, 0.5), label="500 random ratings, 9 thresholds"),
+        Case(np.array([2.0, 3.0, 1.0]), np.array([3.0, 1.0]), label="thresholds in any order"),
+        Case(ratings, np.arange(1.0, 5.5, 0.5), label="500 ratings, 20 % missing, 9 thresholds"),
     ]
     return check_function(
-        fn,
-        reference=_positive_share,
-        cases=cases,
-        name="positive_share",
-        hint="Drop NaN first, then compare a (thresholds x 1) column against a (1 x values) row "
-        "with broadcasting and take the mean along the values axis.",
+        fn, reference=_positive_share, cases=cases, name="positive_share", hint=SHARE_HINT
     )
 
 
@@ -97,8 +162,15 @@ def _popularity_recommend(train: pd.DataFrame, user_ids, k: int) -> np.ndarray:
     return Popularity().fit(train).recommend(np.asarray(user_ids), k=k)[0]
 
 
-def check_popularity_recommend(fn: Callable) -> bool:
-    """Check ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``."""
+def check_popularity_recommend(fn: Callable) -> CheckResult:
+    """Check ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``.
+
+    Examples
+    --------
+    >>> ok = check_popularity_recommend(_popularity_recommend)  # doctest: +ELLIPSIS
+    ✅ popularity_recommend: passed 5 checks
+    ...
+    """
     train = pd.DataFrame(
         {
             S.USER_ID: [1, 1, 2, 2, 3, 3, 3, 4],
@@ -113,6 +185,7 @@ def check_popularity_recommend(fn: Callable) -> bool:
         Case(train, [4], k=2, label="most popular first"),
         Case(train, [3], k=2, label="seen items are excluded"),
         Case(train, [1, 4], k=3, label="ties go to the smaller item id"),
+        Case(train, [2, 1], k=1, label="users in the order asked, k=1"),
         Case(big, list(range(0, 50, 7)), k=10, label="50 users, 200 items"),
     ]
     return check_function(
@@ -120,6 +193,71 @@ def check_popularity_recommend(fn: Callable) -> bool:
         reference=_popularity_recommend,
         cases=cases,
         name="popularity_recommend",
-        hint="Count interactions per item; sort by (-count, item_id); for each user walk down "
-        "that list skipping the items they already have in train. Return a (n_users, k) array.",
+        hint=POPULARITY_HINT,
+    )
+
+
+def _same_pairs(expected: pd.DataFrame, got) -> str | None:
+    """The same set of (user_id, item_id) rows, in any order, each once."""
+    if not isinstance(got, pd.DataFrame):
+        return f"expected a DataFrame, received {type(got).__name__}"
+    missing = {S.USER_ID, S.ITEM_ID} - set(got.columns)
+    if missing:
+        return f"columns user_id and item_id expected; missing {sorted(missing)}"
+    pairs = got[[S.USER_ID, S.ITEM_ID]].astype(np.int64)
+    if pairs.duplicated().any():
+        return f"{int(pairs.duplicated().sum())} duplicated pairs: list each pair once"
+    want = set(map(tuple, expected.to_numpy().tolist()))
+    have = set(map(tuple, pairs.to_numpy().tolist()))
+    if want == have:
+        return None
+    extra, lost = sorted(have - want), sorted(want - have)
+    parts = [f"{len(extra)} pairs that are not negatives (first {extra[0]})"] if extra else []
+    parts += [f"{len(lost)} negatives missing (first {lost[0]})"] if lost else []
+    return "; ".join(parts)
+
+
+def _impressions(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=[S.USER_ID, S.ITEM_ID, "clicked"])
+    return df.astype({S.USER_ID: np.int64, S.ITEM_ID: np.int64, "clicked": bool})
+
+
+def _random_impressions(seed: int, n: int = 600) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = zip(rng.integers(1, 30, n), rng.integers(1, 40, n), rng.random(n) < 0.15, strict=True)
+    return _impressions(list(rows))
+
+
+def check_impression_negatives(fn: Callable) -> CheckResult:
+    """Check ``impression_negatives(impressions)`` against the package's function.
+
+    Examples
+    --------
+    >>> ok = check_impression_negatives(labels.impression_negatives)  # doctest: +ELLIPSIS
+    ✅ impression_negatives: passed 5 checks
+    ...
+    """
+    cases = [
+        Case(
+            _impressions([(1, 10, False), (1, 11, True), (2, 10, True), (2, 12, False)]),
+            label="skipped titles are negatives, clicked ones are not",
+        ),
+        Case(
+            _impressions([(1, 10, False), (1, 10, False), (1, 10, False), (2, 11, False)]),
+            label="a title shown three times and never clicked is one negative",
+        ),
+        Case(
+            _impressions([(1, 10, False), (1, 10, True), (1, 11, False), (2, 10, False)]),
+            label="skipped once, clicked later: not a negative (for that user only)",
+        ),
+        Case(_impressions([(3, 7, True), (3, 8, True)]), label="everything clicked: no negatives"),
+        Case(_random_impressions(0), label="600 random impressions, 15 % clicked (seed 0)"),
+    ]
+    return check_function(
+        fn,
+        reference=labels.impression_negatives,
+        cases=cases,
+        name="impression_negatives",
+        hint=NEGATIVES_HINT,
+        compare=_same_pairs,
     )
