@@ -134,7 +134,9 @@ def check_variant_machines(fn: Callable, cores_needed: Callable | None = None) -
 
 
 def _same_machine_count(expected, got):
-    if isinstance(got, (bool, np.bool_)) or not isinstance(got, (int, float, np.integer, np.floating)):
+    if isinstance(got, (bool, np.bool_)) or not isinstance(
+        got, (int, float, np.integer, np.floating)
+    ):
         return f"expected a whole number of machines, received {type(got).__name__}"
     if got != int(got):
         return "a fraction of a machine cannot be bought: round to a whole number"

@@ -30,7 +30,9 @@ COLD_HINT = (
 )
 
 
-def fallback_rule_scores(n_history, popularity, content, blended, min_history: int = 3) -> np.ndarray:
+def fallback_rule_scores(
+    n_history, popularity, content, blended, min_history: int = 3
+) -> np.ndarray:
     """Scores under the course's cold-start rule, one row per user.
 
     Users with no history get ``popularity`` (the fallback of every model), users with
