@@ -206,6 +206,8 @@ print(
 # Churn is a per-user, delayed outcome: you cannot label a single recommendation with it.
 # Think of a per-title proxy that predicts retention and the guardrail that catches gaming.
 # </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/02_problem_framing.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # YOUR ANSWER HERE

@@ -43,6 +43,7 @@ __all__ = [
     "passes_quietly",
     "require_upstream",
     "values_match",
+    "with_reference",
     "working_or_reference",
 ]
 
@@ -682,24 +683,47 @@ def require_upstream(name: str, upstream: str, check: Callable, fn: Callable | N
     raise AssertionError(_fail(name, headline, details, None, summary=headline))
 
 
-def working_or_reference(fn: Callable, check: Callable, reference: Callable, name: str) -> Callable:
-    """The learner's ``fn`` if it passes ``check``, else ``reference`` (and say so).
+def with_reference(reference: Callable) -> Callable[[Callable], Callable]:
+    """Decorator: remember the reference implementation a check compares with.
+
+    :func:`working_or_reference` uses it in demo cells. The reference is reachable as
+    ``check_x.reference``, not under the exercise's own name.
+    """
+
+    def attach(check: Callable) -> Callable:
+        check.reference = reference
+        return check
+
+    return attach
+
+
+def working_or_reference(
+    fn: Callable, check: Callable, reference: Callable | None = None, name: str | None = None
+) -> Callable:
+    """The learner's ``fn`` if it passes ``check``, else the reference (and say so).
 
     Demo cells that run the learner's function on real data call this first, so a wrong
-    or unfinished answer does not produce misleading tables and plots.
+    or unfinished answer does not produce misleading tables and plots. ``reference``
+    defaults to the one the check was declared with (:func:`with_reference`).
 
     Examples
     --------
-    >>> def check_double(f):
+    >>> @with_reference(lambda x: 2 * x)
+    ... def check_double(f):
     ...     return check_function(f, reference=lambda x: 2 * x, cases=[Case(3)], name="double")
-    >>> f = working_or_reference(abs, check_double, lambda x: 2 * x, "double")
-    ⚠️ double does not pass its check yet: the cells below use the course's reference instead
-    >>> f(4)
+    >>> def double(x):
+    ...     return x + 2
+    >>> working_or_reference(double, check_double)(4)
+    ⚠️ double does not pass its check yet: this demo uses the course's reference instead
     8
     """
+    reference = reference if reference is not None else getattr(check, "reference", None)
+    if reference is None:
+        raise ValueError(
+            f"{getattr(check, '__name__', check)!r} declares no reference to fall back to"
+        )
     if passes_quietly(check, fn):
         return fn
-    print(
-        f"⚠️ {name} does not pass its check yet: the cells below use the course's reference instead"
-    )
+    name = name or getattr(fn, "__name__", "your function")
+    print(f"⚠️ {name} does not pass its check yet: this demo uses the course's reference instead")
     return reference

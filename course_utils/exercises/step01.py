@@ -13,12 +13,17 @@ The learner re-derives three capacity formulas for a variant of the course platf
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from course_utils import capacity
-from course_utils.exercises.checking import Case, CheckResult, check_function, require_upstream
+from course_utils.exercises.checking import (
+    Case,
+    CheckResult,
+    check_function,
+    require_upstream,
+    with_reference,
+)
 from course_utils.requirements import SystemRequirements
 
 __all__ = [
@@ -205,3 +210,9 @@ def check_embedding_memory_bytes(fn: Callable) -> CheckResult:
         name="embedding_memory_bytes",
         hint=MEMORY_HINT,
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(capacity.remaining_budget_ms)(check_remaining_budget_ms)
+with_reference(capacity.embedding_memory_bytes)(check_embedding_memory_bytes)
+with_reference(capacity.cores_needed)(check_cores_needed)

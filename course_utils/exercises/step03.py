@@ -20,7 +20,7 @@ import pandas as pd
 
 from course_utils import features, splits
 from course_utils import schema as S
-from course_utils.exercises.checking import Case, CheckResult, check_function
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -302,3 +302,7 @@ def check_leaky_feature(fn: Callable) -> CheckResult:
         fn, reference=_leak_reference, cases=cases, name="leaky_feature", hint=LEAK_HINT,
         reveal=False,
     )  # fmt: skip
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(_reference_mask)(check_per_user_train_mask)

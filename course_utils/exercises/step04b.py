@@ -16,11 +16,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils.data import schema as S
-from course_utils.data.splits import Split
-from course_utils.exercises.checking import Case, CheckResult, check_function
-from course_utils.features.ranking import feature_tables, ranking_features
-from course_utils.models.candidates import candidate_recall
+from course_utils import schema as S
+from course_utils.candidates import candidate_recall
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
+from course_utils.ranking_features import feature_tables, ranking_features
+from course_utils.splits import Split
 
 __all__ = ["check_candidate_recall", "check_point_in_time_feature"]
 
@@ -191,3 +191,8 @@ def check_point_in_time_feature(fn: Callable) -> CheckResult:
         fn, reference=_reference_item_popularity, cases=cases, name="item_popularity_at_user",
         hint=POINT_IN_TIME_HINT,
     )  # fmt: skip
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(_recall_values)(check_candidate_recall)
+with_reference(_reference_item_popularity)(check_point_in_time_feature)

@@ -16,9 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils import evaluation
-from course_utils.evaluation import abtest, metrics
-from course_utils.exercises.checking import Case, check_function
+from course_utils import abtest, evaluation, metrics
+from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = [
     "check_bootstrap_ci",
@@ -264,3 +263,11 @@ def check_peeking_false_positive_rate(fn: Callable) -> bool:
         hint=PEEKING_HINT,
         compare=_rates_close,
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(metrics.precision_at_k)(check_precision_at_k)
+with_reference(metrics.ndcg_at_k)(check_ndcg_at_k)
+with_reference(_bootstrap_reference)(check_bootstrap_ci)
+with_reference(_sample_size_reference)(check_sample_size_two_proportions)
+with_reference(_peeking_reference)(check_peeking_false_positive_rate)

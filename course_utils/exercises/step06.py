@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils.exercises.checking import Case, CheckResult, check_function
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 from course_utils.serving import cache, rerank, service
 
 __all__ = [
@@ -224,3 +224,10 @@ def check_cache_hit_rate(fn: Callable) -> CheckResult:
     return check_function(
         fn, reference=cache.cache_hit_rate, cases=cases, name="cache_hit_rate", hint=CACHE_HINT
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(rerank.mmr_rerank)(check_mmr_rerank)
+with_reference(_reference_percentiles)(check_stage_percentiles)
+with_reference(service.route_request)(check_route_request)
+with_reference(cache.cache_hit_rate)(check_cache_hit_rate)

@@ -13,8 +13,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import monitoring
-from course_utils.exercises.checking import Case, check_function
+from course_utils import incidents, monitoring
+from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = ["check_aa_threshold", "check_detect_drift_day", "check_psi", "check_rolling_p99"]
 
@@ -190,3 +190,10 @@ def check_rolling_p99(fn: Callable) -> bool:
     return check_function(
         fn, reference=_rolling_reference, cases=cases, name="rolling_p99", hint=ROLLING_HINT
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(monitoring.psi)(check_psi)
+with_reference(_aa_reference)(check_aa_threshold)
+with_reference(monitoring.detect_change_day)(check_detect_drift_day)
+with_reference(_rolling_reference)(check_rolling_p99)
