@@ -207,7 +207,9 @@ def embedding_memory_bytes(n, dim, dtype="float32"):
 _ = check_embedding_memory_bytes(embedding_memory_bytes)
 
 # %%
-embedding_memory_bytes_demo = working_or_reference(embedding_memory_bytes, check_embedding_memory_bytes)
+embedding_memory_bytes_demo = working_or_reference(
+    embedding_memory_bytes, check_embedding_memory_bytes
+)
 EMBEDDING_DIM = 64
 for dtype in ["float32", "float16"]:
     size = embedding_memory_bytes_demo(VARIANT.n_users, EMBEDDING_DIM, dtype)

@@ -188,7 +188,9 @@ check_cosine_item_similarity(cosine_item_similarity)
 # (shrinkage favours pairs backed by many common users):
 
 # %%
-cosine_item_similarity_demo = working_or_reference(cosine_item_similarity, check_cosine_item_similarity)
+cosine_item_similarity_demo = working_or_reference(
+    cosine_item_similarity, check_cosine_item_similarity
+)
 toy_story = int(np.flatnonzero(top_ids == movie_id("Toy Story"))[0])
 for s in [0.0, 50.0]:
     sim = cosine_item_similarity_demo(X_top, s)
@@ -373,7 +375,9 @@ check_point_in_time_feature(item_popularity_at_user)
 # rating is closest to mid-2000, counted as of that user's time and over all of train.
 
 # %%
-item_popularity_at_user_demo = working_or_reference(item_popularity_at_user, check_point_in_time_feature)
+item_popularity_at_user_demo = working_or_reference(
+    item_popularity_at_user, check_point_in_time_feature
+)
 last_seen = train.groupby(S.USER_ID)[S.TIMESTAMP].max()
 early_user = int((last_seen - pd.Timestamp("2000-06-01", tz="UTC")).abs().idxmin())
 popular_now = train[S.ITEM_ID].value_counts().index[:10].to_numpy()

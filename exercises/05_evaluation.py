@@ -307,7 +307,9 @@ def sample_size_two_proportions(p_baseline, relative_lift, alpha=0.05, power=0.8
 check_sample_size_two_proportions(sample_size_two_proportions)
 
 # %%
-sample_size_two_proportions_demo = working_or_reference(sample_size_two_proportions, check_sample_size_two_proportions)
+sample_size_two_proportions_demo = working_or_reference(
+    sample_size_two_proportions, check_sample_size_two_proportions
+)
 for rel in (0.02, 0.05, 0.10, 0.20):
     n = sample_size_two_proportions_demo(0.10, rel)
     print(f"CTR 0.10, lift +{rel:.0%}: {n:>9,} users per arm")
@@ -359,7 +361,9 @@ def peeking_false_positive_rate(n_sims, n_days, users_per_day_per_arm, p, alpha=
 check_peeking_false_positive_rate(peeking_false_positive_rate)
 
 # %%
-peeking_false_positive_rate_demo = working_or_reference(peeking_false_positive_rate, check_peeking_false_positive_rate)
+peeking_false_positive_rate_demo = working_or_reference(
+    peeking_false_positive_rate, check_peeking_false_positive_rate
+)
 for looks in (1, 7, 14, 28):
     rate = peeking_false_positive_rate_demo(20_000, looks, 1000, 0.10, seed=1)
     print(f"{looks:>2} daily looks: false-positive rate {rate:.1%}")

@@ -68,15 +68,16 @@ print(service)
 #
 # $$\lambda \cdot \mathrm{score}_i - (1 - \lambda) \max_{j \in \text{chosen}} \cos(v_i, v_j),$$
 #
-# where the max over an empty list is 0 and a zero vector has cosine 0 with everything.
-# Ties go to the smaller index (what `np.argmax` does).
+# where the max over an empty list is 0 (only then: once an item is chosen, a negative
+# cosine counts as it is) and a zero vector has cosine 0 with everything. Ties go to the
+# smaller index (what `np.argmax` does).
 #
 # <details><summary>Hint</summary>
 #
-# Normalise the rows once (`unit = V / norms`, leaving zero rows at zero), so
-# `sim = unit @ unit.T` holds every cosine. Keep an array `redundancy` of each item's
-# largest similarity to the chosen ones (zeros at first), mask the chosen items with
-# `-np.inf`, and after each pick update `redundancy = np.maximum(redundancy, sim[best])`.
+# All cosines at once: normalise the rows (what about a zero row?) and take one matrix
+# product. Keep, for every item, its largest similarity to the items chosen so far, and
+# update it after each pick. What should it hold *before* the first pick, so that the
+# first update gives exactly the similarities to the first item, negative ones included?
 # The loop runs over the `k` picks, never over the items.
 # </details>
 
@@ -241,11 +242,15 @@ check_cache_hit_rate(cache_hit_rate)
 # %%
 from course_utils.serving.cache import cache_hit_rate as course_hit_rate
 
-hit_rate = working_or_reference(cache_hit_rate, check_cache_hit_rate, course_hit_rate, "cache_hit_rate")
+hit_rate = working_or_reference(
+    cache_hit_rate, check_cache_hit_rate, course_hit_rate, "cache_hit_rate"
+)
 demand = split.train[S.ITEM_ID].value_counts().to_numpy()
 for share in (0.01, 0.05, 0.20):
     capacity = int(share * len(demand))
-    print(f"cache of {capacity:5,} titles ({share:4.0%} of {len(demand):,}): hit rate {hit_rate(demand, capacity):.3f}")
+    print(
+        f"cache of {capacity:5,} titles ({share:4.0%} of {len(demand):,}): hit rate {hit_rate(demand, capacity):.3f}"
+    )
 
 # %% [markdown]
 # ## Exercise 5 · Batch or online? (written)

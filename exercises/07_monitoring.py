@@ -234,9 +234,7 @@ slow = inject_latency(day, "ranking", 150.0, start=noon, share=0.03, random_stat
 total = slow["latency_total_ms"].to_numpy()
 p99 = rolling_p99_demo(total, 1_000)
 first = int(np.flatnonzero(p99 > 200)[0])
-print(
-    f"rolling p99 first above 200 ms at {slow[S.TIMESTAMP].iloc[first]:%H:%M} (fault from 12:00)"
-)
+print(f"rolling p99 first above 200 ms at {slow[S.TIMESTAMP].iloc[first]:%H:%M} (fault from 12:00)")
 before, after = slow[S.TIMESTAMP] < noon, slow[S.TIMESTAMP] >= noon
 print(
     f"median before / after noon: {np.median(total[before]):.1f} / {np.median(total[after]):.1f} ms; "

@@ -225,6 +225,8 @@ print(
 # Churn is a per-user, delayed outcome: you cannot label a single recommendation with it.
 # Think of a per-title proxy that predicts retention and the guardrail that catches gaming.
 # </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/02_problem_framing.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # ### BEGIN SOLUTION
@@ -236,4 +238,11 @@ print(
 # safe, very popular titles that are watched but do not build a lasting habit, narrowing
 # discovery; guard with catalogue coverage and a diversity floor, and watch the retention
 # metric, not only the proxy.
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. churn is per user and delayed, so it cannot label a single (user, title) pair; a proxy is needed;
+# 2. a concrete per-title target (e.g. relevant watch, weighted towards new subscribers) with a reason it predicts retention;
+# 3. the online judge is retention of new subscribers (an A/B test), with secondary metrics;
+# 4. a failure mode of the proxy (popular, safe titles that do not build a habit) and a guardrail that catches it.
 # ### END SOLUTION

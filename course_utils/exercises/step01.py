@@ -216,3 +216,4 @@ def check_embedding_memory_bytes(fn: Callable) -> CheckResult:
 with_reference(capacity.remaining_budget_ms)(check_remaining_budget_ms)
 with_reference(capacity.embedding_memory_bytes)(check_embedding_memory_bytes)
 with_reference(capacity.cores_needed)(check_cores_needed)
+with_reference(_machines_reference)(check_variant_machines)

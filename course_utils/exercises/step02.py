@@ -266,3 +266,5 @@ def check_impression_negatives(fn: Callable) -> CheckResult:
 # references the demo cells fall back to (working_or_reference), not exported by name
 with_reference(_popularity_recommend)(check_popularity_recommend)
 with_reference(labels.impression_negatives)(check_impression_negatives)
+with_reference(_labels_reference)(check_label_relevant)
+with_reference(_positive_share)(check_positive_share)

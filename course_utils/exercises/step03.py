@@ -306,3 +306,6 @@ def check_leaky_feature(fn: Callable) -> CheckResult:
 
 # references the demo cells fall back to (working_or_reference), not exported by name
 with_reference(_reference_mask)(check_per_user_train_mask)
+with_reference(features.gini)(check_gini)
+with_reference(_leak_reference)(check_leaky_feature)
+with_reference(_reference_history)(check_user_history_features)
