@@ -45,7 +45,9 @@ def test_every_check_has_a_zoo():
 
 
 def test_every_check_declares_its_reference():
-    missing = sorted(n for n, c in _all_checks().items() if not callable(getattr(c, "reference", None)))
+    missing = sorted(
+        n for n, c in _all_checks().items() if not callable(getattr(c, "reference", None))
+    )
     assert not missing, f"checks without with_reference(...): {missing}"
 
 

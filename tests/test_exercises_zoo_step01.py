@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from course_utils import capacity
+from course_utils.design import capacity
 from course_utils.exercises import step01
 from tests.exercise_zoo import assert_zoo_sizes, expect_fail, expect_pass, zoo_params
 

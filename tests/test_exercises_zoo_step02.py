@@ -19,7 +19,9 @@ def label_either(df, rating_threshold=4.0, watch_threshold=60.0):
 
 def label_strict(df, rating_threshold=4.0, watch_threshold=60.0):
     rated = df["rating"].notna()
-    return ((rated & (df["rating"] > rating_threshold)) | (~rated & (df["watch_pct"] > watch_threshold))).to_numpy()
+    return (
+        (rated & (df["rating"] > rating_threshold)) | (~rated & (df["watch_pct"] > watch_threshold))
+    ).to_numpy()
 
 
 def label_rating_only(df, rating_threshold=4.0, watch_threshold=60.0):
@@ -43,7 +45,12 @@ def label_loop_list(df, rating_threshold=4.0, watch_threshold=60.0):
 
 
 def label_series(df, rating_threshold=4.0, watch_threshold=60.0):
-    return df["rating"].ge(rating_threshold).where(df["rating"].notna(), df["watch_pct"].ge(watch_threshold)).astype(bool)
+    return (
+        df["rating"]
+        .ge(rating_threshold)
+        .where(df["rating"].notna(), df["watch_pct"].ge(watch_threshold))
+        .astype(bool)
+    )
 
 
 # --------------------------------------------------------------------------- positive_share
@@ -84,7 +91,9 @@ def share_sorted(values, thresholds):
 # --------------------------------------------------------------------------- popularity
 def _order(train, ascending_ids=True):
     counts = train.groupby("item_id").size().rename("n").reset_index()
-    return counts.sort_values(["n", "item_id"], ascending=[False, ascending_ids])["item_id"].tolist()
+    return counts.sort_values(["n", "item_id"], ascending=[False, ascending_ids])[
+        "item_id"
+    ].tolist()
 
 
 def pop_keeps_seen(train, user_ids, k):
@@ -100,7 +109,9 @@ def pop_larger_id_first(train, user_ids, k):
 def pop_by_users_sorted(train, user_ids, k):
     order = _order(train)
     seen = train.groupby("user_id")["item_id"].agg(set)
-    return np.array([[i for i in order if i not in seen.get(u, set())][:k] for u in sorted(user_ids)])
+    return np.array(
+        [[i for i in order if i not in seen.get(u, set())][:k] for u in sorted(user_ids)]
+    )
 
 
 def pop_least_popular(train, user_ids, k):

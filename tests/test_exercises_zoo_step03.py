@@ -36,7 +36,9 @@ def mask_floor(interactions, train_frac=0.8):
 
 
 def mask_no_item_tiebreak(interactions, train_frac=0.8):
-    return _mask(interactions, train_frac, lambda f, n: np.ceil(f * n - 1e-9), keys=("user_id", "timestamp"))
+    return _mask(
+        interactions, train_frac, lambda f, n: np.ceil(f * n - 1e-9), keys=("user_id", "timestamp")
+    )
 
 
 def mask_sorted_order(interactions, train_frac=0.8):
@@ -59,7 +61,9 @@ def mask_integer_counts(interactions, train_frac=0.8):
 
 def mask_lexsort_loop(interactions, train_frac=0.8):
     _validate(train_frac)
-    order = np.lexsort((interactions["item_id"], interactions["timestamp"], interactions["user_id"]))
+    order = np.lexsort(
+        (interactions["item_id"], interactions["timestamp"], interactions["user_id"])
+    )
     users = interactions["user_id"].to_numpy()[order]
     out = np.zeros(len(order), dtype=bool)
     start = 0
@@ -106,12 +110,16 @@ def history_no_cutoff(interactions, cutoff):
 
 def history_column_and_shuffled(interactions, cutoff):
     out = _history(interactions[interactions["timestamp"] < cutoff], cutoff).reset_index()
-    return out.sample(frac=1.0, random_state=1)[["user_id", "days_since_last", "n_interactions", "mean_rating"]]
+    return out.sample(frac=1.0, random_state=1)[
+        ["user_id", "days_since_last", "n_interactions", "mean_rating"]
+    ]
 
 
 def history_loop(interactions, cutoff):
     rows = {}
-    for user, ts, rating in zip(interactions["user_id"], interactions["timestamp"], interactions["rating"], strict=True):
+    for user, ts, rating in zip(
+        interactions["user_id"], interactions["timestamp"], interactions["rating"], strict=True
+    ):
         if ts >= cutoff:
             continue
         n, ratings, last = rows.get(user, (0, [], ts))

@@ -283,10 +283,14 @@ def pit_all_events(interactions, candidates):
 
 def pit_inclusive(interactions, candidates):
     t = candidates["user_id"].map(_last(interactions))
-    return np.array([
-        np.nan if pd.isna(tu) else float(((interactions["item_id"] == i) & (interactions["timestamp"] <= tu)).sum())
-        for i, tu in zip(candidates["item_id"], t, strict=True)
-    ])
+    return np.array(
+        [
+            np.nan
+            if pd.isna(tu)
+            else float(((interactions["item_id"] == i) & (interactions["timestamp"] <= tu)).sum())
+            for i, tu in zip(candidates["item_id"], t, strict=True)
+        ]
+    )
 
 
 def pit_global_cutoff(interactions, candidates):
@@ -298,10 +302,14 @@ def pit_global_cutoff(interactions, candidates):
 
 def pit_unknown_user_zero(interactions, candidates):
     t = candidates["user_id"].map(_last(interactions))
-    return np.array([
-        0.0 if pd.isna(tu) else float(((interactions["item_id"] == i) & (interactions["timestamp"] < tu)).sum())
-        for i, tu in zip(candidates["item_id"], t, strict=True)
-    ])
+    return np.array(
+        [
+            0.0
+            if pd.isna(tu)
+            else float(((interactions["item_id"] == i) & (interactions["timestamp"] < tu)).sum())
+            for i, tu in zip(candidates["item_id"], t, strict=True)
+        ]
+    )
 
 
 def pit_loop(interactions, candidates):
@@ -333,7 +341,13 @@ ZOO = {
         [als_explicit_diagonal, als_float32_einsum],
     ),
     step04.check_ease_closed_form: (
-        [ease_in_place, ease_row_division, ease_sign_flipped, ease_diagonal_kept, ease_reg_everywhere],
+        [
+            ease_in_place,
+            ease_row_division,
+            ease_sign_flipped,
+            ease_diagonal_kept,
+            ease_reg_everywhere,
+        ],
         [ease_solve, ease_columns_loop],
     ),
     step04.check_cosine_item_similarity: (
@@ -374,4 +388,6 @@ def test_correct_answers_pass(check, fn, extra):
 
 
 def test_ease_in_place_is_named_as_such():
-    assert "modified its input in place" in expect_fail(step04.check_ease_closed_form, ease_in_place, {})
+    assert "modified its input in place" in expect_fail(
+        step04.check_ease_closed_form, ease_in_place, {}
+    )

@@ -110,8 +110,8 @@ def boot_transposed(values, n_boot, seed):
 
 
 def boot_legacy_random(values, n_boot, seed):
-    np.random.seed(seed)
-    idx = np.random.randint(0, len(values), size=(n_boot, len(values)))
+    np.random.seed(seed)  # noqa: NPY002 - the legacy global generator is the mistake here
+    idx = np.random.randint(0, len(values), size=(n_boot, len(values)))  # noqa: NPY002
     return tuple(np.quantile(_means(values, idx), [0.025, 0.975]))
 
 
@@ -146,7 +146,11 @@ def _n(p_a, lift, alpha, power, *, ceil=math.ceil, z_alpha=None, pooled_only=Fal
     za = norm.ppf(1 - alpha / 2) if z_alpha is None else z_alpha(alpha)
     zb = norm.ppf(power)
     p_bar = (p_a + p_b) / 2
-    second = math.sqrt(2 * p_bar * (1 - p_bar)) if pooled_only else math.sqrt(p_a * (1 - p_a) + p_b * (1 - p_b))
+    second = (
+        math.sqrt(2 * p_bar * (1 - p_bar))
+        if pooled_only
+        else math.sqrt(p_a * (1 - p_a) + p_b * (1 - p_b))
+    )
     return ceil((za * math.sqrt(2 * p_bar * (1 - p_bar)) + zb * second) ** 2 / (p_b - p_a) ** 2)
 
 

@@ -17,7 +17,9 @@ def _unit(V):
     return np.divide(V, n, out=np.zeros_like(V), where=n > 0)
 
 
-def _mmr(scores, V, k, lam, *, sim=None, start=0.0, combine=np.maximum, tie_last=False, reuse=False):
+def _mmr(
+    scores, V, k, lam, *, sim=None, start=0.0, combine=np.maximum, tie_last=False, reuse=False
+):
     s = np.asarray(scores, dtype=float)
     S = _unit(V) @ _unit(V).T if sim is None else sim(V)
     red = np.full(len(s), start)
@@ -41,7 +43,14 @@ def mmr_clamped_at_zero(scores, item_vectors, k, lambda_):
 
 
 def mmr_dot_products(scores, item_vectors, k, lambda_):
-    return _mmr(scores, item_vectors, k, lambda_, sim=lambda V: np.asarray(V) @ np.asarray(V).T, combine=None)
+    return _mmr(
+        scores,
+        item_vectors,
+        k,
+        lambda_,
+        sim=lambda V: np.asarray(V) @ np.asarray(V).T,
+        combine=None,
+    )
 
 
 def mmr_sum_redundancy(scores, item_vectors, k, lambda_):
@@ -148,7 +157,10 @@ def route_known_empty_content(is_known, n_history, min_history):
 
 def route_table(is_known, n_history, min_history):
     enough = bool(is_known) and n_history >= min_history
-    return {True: "personalised", False: ["cold_start_popularity", "cold_start_content"][n_history >= 1]}[enough]
+    return {
+        True: "personalised",
+        False: ["cold_start_popularity", "cold_start_content"][n_history >= 1],
+    }[enough]
 
 
 def route_early_returns(is_known, n_history, min_history):
@@ -214,7 +226,12 @@ ZOO = {
         [pct_quantile, pct_columns_loop],
     ),
     step06.check_route_request: (
-        [route_unknown_popularity, route_strict_threshold, route_ignores_known, route_known_empty_content],
+        [
+            route_unknown_popularity,
+            route_strict_threshold,
+            route_ignores_known,
+            route_known_empty_content,
+        ],
         [route_table, route_early_returns],
     ),
     step06.check_cache_hit_rate: (

@@ -129,7 +129,9 @@ def drift_inclusive(series, threshold, direction=">"):
 
 
 def drift_position(series, threshold, direction=">"):
-    hits = np.flatnonzero(series.to_numpy() > threshold if direction == ">" else series.to_numpy() < threshold)
+    hits = np.flatnonzero(
+        series.to_numpy() > threshold if direction == ">" else series.to_numpy() < threshold
+    )
     return int(hits[0]) if len(hits) else None
 
 
@@ -172,7 +174,9 @@ def roll_fraction_as_percent(latencies, window):
     x = np.asarray(latencies, dtype=float)
     out = np.full(len(x), np.nan)
     if window <= len(x):
-        out[window - 1 :] = np.percentile(np.lib.stride_tricks.sliding_window_view(x, window), 0.99, axis=1)
+        out[window - 1 :] = np.percentile(
+            np.lib.stride_tricks.sliding_window_view(x, window), 0.99, axis=1
+        )
     return out
 
 
@@ -182,7 +186,10 @@ def roll_series(latencies, window):
 
 def roll_loop(latencies, window):
     x = list(latencies)
-    return [float(np.percentile(x[i - window + 1 : i + 1], 99)) if i >= window - 1 else np.nan for i in range(len(x))]
+    return [
+        float(np.percentile(x[i - window + 1 : i + 1], 99)) if i >= window - 1 else np.nan
+        for i in range(len(x))
+    ]
 
 
 ZOO = {

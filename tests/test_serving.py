@@ -521,6 +521,7 @@ def _mmr_by_the_formula(scores, vectors, k, lambda_):
     unit = [v / np.linalg.norm(v) if np.linalg.norm(v) > 0 else v * 0.0 for v in vectors]
     chosen: list[int] = []
     for _ in range(k):
+
         def value(i):
             redundancy = max((float(unit[i] @ unit[j]) for j in chosen), default=0.0)
             return lambda_ * scores[i] - (1 - lambda_) * redundancy

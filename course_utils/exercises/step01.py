@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils import capacity
+from course_utils.design import capacity
+from course_utils.design.requirements import SystemRequirements
 from course_utils.exercises.checking import (
     Case,
     CheckResult,
@@ -24,7 +25,6 @@ from course_utils.exercises.checking import (
     require_upstream,
     with_reference,
 )
-from course_utils.requirements import SystemRequirements
 
 __all__ = [
     "CORES_PER_MACHINE",
@@ -63,7 +63,7 @@ CORES_HINT = (
 MACHINES_HINT = (
     "Reuse your cores_needed at the default utilisation. A machine is bought whole: how "
     "should a fractional number of machines be turned into a whole one? "
-    "course_utils.capacity has a helper for exactly that."
+    "course_utils.design.capacity has a helper for exactly that."
 )
 BUDGET_HINT = (
     "remaining = p99_ms - sum(stages.values()); raise ValueError when the stages already "

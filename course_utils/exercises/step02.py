@@ -2,10 +2,10 @@
 negatives from impressions.
 
 * ``label_relevant(interactions, rating_threshold, watch_threshold)`` against
-  :func:`course_utils.labels.relevance_labels` (any 1-D container of booleans);
+  :func:`course_utils.design.labels.relevance_labels` (any 1-D container of booleans);
 * ``positive_share(values, thresholds)``: share of non-missing values >= each threshold;
 * ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``;
-* ``impression_negatives(impressions)`` against :func:`course_utils.labels.impression_negatives`
+* ``impression_negatives(impressions)`` against :func:`course_utils.design.labels.impression_negatives`
   (any row order, any index).
 """
 
@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import labels
-from course_utils import schema as S
+from course_utils.data import schema as S
+from course_utils.design import labels
 from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 from course_utils.models import Popularity
 

@@ -5,7 +5,7 @@
 * ``user_history_features(interactions, cutoff)``: point-in-time user features, checked
   against :func:`course_utils.features.user_activity`;
 * ``gini(counts)``: the Gini coefficient of item popularity, checked against
-  :func:`course_utils.features.gini`;
+  :func:`course_utils.gini`;
 * ``leaky_feature(suspect, interactions, items, cutoff)``: which column of a
   :func:`suspect_item_table` leaks the future (``check_leaky_feature``), tried on tables in
   which different columns leak.
@@ -18,8 +18,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import features, splits
-from course_utils import schema as S
+from course_utils import features
+from course_utils.data import gini, splits
+from course_utils.data import schema as S
 from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 
 __all__ = [
@@ -306,6 +307,6 @@ def check_leaky_feature(fn: Callable) -> CheckResult:
 
 # references the demo cells fall back to (working_or_reference), not exported by name
 with_reference(_reference_mask)(check_per_user_train_mask)
-with_reference(features.gini)(check_gini)
+with_reference(gini)(check_gini)
 with_reference(_leak_reference)(check_leaky_feature)
 with_reference(_reference_history)(check_user_history_features)

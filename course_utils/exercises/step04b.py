@@ -16,11 +16,11 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.candidates import candidate_recall
+from course_utils.data import schema as S
+from course_utils.data.splits import Split
 from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
-from course_utils.ranking_features import feature_tables, ranking_features
-from course_utils.splits import Split
+from course_utils.features.ranking import feature_tables, ranking_features
+from course_utils.models.candidates import candidate_recall
 
 __all__ = ["check_candidate_recall", "check_point_in_time_feature"]
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils import abtest, evaluation, metrics
+from course_utils import evaluation
+from course_utils.evaluation import abtest, metrics
 from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = [

@@ -13,7 +13,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import incidents, monitoring
+from course_utils import monitoring
 from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = ["check_aa_threshold", "check_detect_drift_day", "check_psi", "check_rolling_p99"]
