@@ -41,7 +41,7 @@ if "google.colab" in sys.modules:
 import matplotlib.pyplot as plt
 import numpy as np
 
-from course_utils.capacity import LatencyBudget, format_bytes, machines_needed
+from course_utils.design import LatencyBudget, format_bytes, machines_needed, plot_latency_budget
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step01 import (
     CORES_PER_MACHINE,
@@ -104,7 +104,7 @@ _ = check_cores_needed(cores_needed)
 # does its peak load need at `CPU_MS_PER_REQUEST` and the default utilisation? Write
 # `variant_machines(peak_qps, cpu_ms_per_request, cores_per_machine)` (the variant's values
 # are the defaults) with your `cores_needed`; a machine is bought whole, and
-# `machines_needed(cores, cores_per_machine)` from `course_utils.capacity` rounds up. The
+# `machines_needed(cores, cores_per_machine)` from `course_utils.design.capacity` rounds up. The
 # check tries other loads and machine sizes too, and says so if the problem is in your
 # `cores_needed`.
 #
@@ -178,7 +178,7 @@ affordable = int(ranking_ms * 1000) // RANK_US_PER_CANDIDATE  # integer µs: no 
 print(f"ranking budget: {ranking_ms:g} ms")
 print(f"candidates at {RANK_US_PER_CANDIDATE} µs each: at most {affordable:,}")
 mobile = LatencyBudget({**MOBILE_FIXED_STAGES, "ranking": ranking_ms}, p99_ms=MOBILE_P99_MS)
-ax = mobile.plot()
+ax = plot_latency_budget(mobile)
 ax.set_title("Mobile latency budget")
 plt.show()
 

@@ -31,7 +31,7 @@ if "google.colab" in sys.modules:
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step02 import (
     check_impression_negatives,
@@ -125,7 +125,7 @@ check_popularity_recommend(popularity_recommend)
 # %%
 from course_utils.evaluation import evaluate_recommendations
 from course_utils.models import Popularity
-from course_utils.splits import benchmark_split
+from course_utils.data import benchmark_split
 
 
 def course_popularity(train, user_ids, k):
@@ -172,7 +172,7 @@ check_impression_negatives(impression_negatives)
 # impressions turn out not to be negatives because the title was clicked another time?
 
 # %%
-from course_utils.labels import impression_negatives as course_negatives
+from course_utils.design.labels import impression_negatives as course_negatives
 
 rng = np.random.default_rng(0)
 log = pd.DataFrame(

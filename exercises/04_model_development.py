@@ -34,9 +34,17 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.candidates import retrieve
-from course_utils.data import load_dataset
+from course_utils.data import schema as S
+from course_utils.models import (
+    ALS,
+    ContentBased,
+    Popularity,
+    PureSVD,
+    Vocabulary,
+    interaction_matrix,
+    retrieve,
+)
+from course_utils.data import benchmark_split, load_dataset
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step04 import (
     check_als_user_update,

@@ -34,7 +34,7 @@ import pandas as pd
 
 from course_utils.data import schema as S
 from course_utils.benchmark.serving import batch_vs_online
-from course_utils.data import load_dataset
+from course_utils.data import benchmark_split, load_dataset
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step06 import (
     check_cache_hit_rate,

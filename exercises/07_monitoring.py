@@ -32,7 +32,7 @@ if "google.colab" in sys.modules:
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step07 import (
     check_aa_threshold,

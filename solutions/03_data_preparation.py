@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 from course_utils import features
-from course_utils import schema as S
-from course_utils.data import load_dataset
+from course_utils.data import schema as S
+from course_utils.data import benchmark_split, load_dataset
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step03 import (
     check_gini,

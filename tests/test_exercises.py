@@ -448,3 +448,43 @@ def test_failing_check_shows_a_series(capsys):
             name="series",
         )
     assert "Series of shape (3,)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "got",
+    [
+        (0.1, 0.9),
+        [0.1, 0.9],
+        np.array([0.1, 0.9]),
+        pd.Series([0.1, 0.9]),
+        np.array([0.1, 0.9], dtype=np.float32),
+    ],
+    ids=["tuple", "list", "ndarray", "Series", "float32"],
+)
+def test_any_container_of_the_right_values_is_judged(got):
+    assert values_match((0.1, 0.9), got)
+    assert not values_match((0.1, 0.8), got)
+
+
+def test_a_false_custom_comparison_still_says_what_differed(capsys):
+    with pytest.raises(AssertionError):
+        check_function(
+            lambda x: [x, x + 1.0],
+            reference=lambda x: [x, x],
+            cases=[Case(1.0, label="one")],
+            name="pair",
+            compare=lambda expected, got: expected == got,
+        )
+    out = capsys.readouterr().out
+    assert "case:     one" in out and "why:      item 1: the number differs" in out
+
+
+def test_large_arrays_are_summarised_with_the_first_difference(capsys):
+    big = np.arange(1000.0)
+    with pytest.raises(AssertionError):
+        check_function(
+            lambda x: x + (x == 500), reference=lambda x: x, cases=[Case(big)], name="same"
+        )
+    out = capsys.readouterr().out
+    assert "array of shape (1000,), dtype float64" in out
+    assert "1 of 1000 values differ; first at index 500: expected 500.0, received 501.0" in out
