@@ -190,3 +190,11 @@ def test_wrong_answers_fail(check, fn, extra):
 @pytest.mark.parametrize(("check", "fn", "extra"), zoo_params(ZOO, 1))
 def test_correct_answers_pass(check, fn, extra):
     expect_pass(check, fn, extra)
+
+
+def test_variant_machines_waits_for_an_unattempted_cores_needed(capsys):
+    def todo(qps, cpu_ms_per_request, target_utilisation=0.5):
+        raise NotImplementedError()
+
+    assert not step01.check_variant_machines(machines_ceil, todo)
+    assert "waiting for cores_needed" in capsys.readouterr().out

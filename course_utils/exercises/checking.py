@@ -670,17 +670,33 @@ def passes_quietly(check: Callable[[Callable], Any], fn: Callable) -> bool:
             return False
 
 
-def require_upstream(name: str, upstream: str, check: Callable, fn: Callable | None) -> None:
-    """Fail ``name`` with a clear message when the learner's ``upstream`` function is wrong.
+def require_upstream(
+    name: str, upstream: str, check: Callable, fn: Callable | None
+) -> CheckResult | None:
+    """Stop ``name``'s check early when the learner's ``upstream`` function is not ready.
 
-    Use it in a check whose exercise calls an earlier exercise's function: a failure
-    caused upstream is then reported as such, not as a mistake in ``name``.
+    Use it in a check whose exercise calls an earlier exercise's function. Returns None
+    when ``upstream`` passes its own check (go on checking ``name``); returns a falsy
+    "not attempted" result while ``upstream`` is not attempted (under nbgrader this
+    raises, like any unattempted check); raises AssertionError naming ``upstream`` when it
+    is attempted but wrong, so the failure is not blamed on ``name``.
     """
-    if fn is None or passes_quietly(check, fn):
-        return
+    if fn is None:
+        return None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            state = "pass" if check(fn) else "todo"
+        except Exception:  # noqa: BLE001 - any failure of the learner's upstream function
+            state = "fail"
+    if state == "pass":
+        return None
+    if state == "todo":
+        print(f"⏳ {name}: waiting for {upstream}, which is not attempted yet")
+        return _not_attempted(name)
     headline = f"depends on your {upstream}, which does not pass its own check yet"
     details = [("why", f"fix {upstream} first (run its check cell), then re-run this cell")]
-    raise AssertionError(_fail(name, headline, details, None, summary=headline))
+    raise AssertionError(_fail(name, headline, details, None))
 
 
 def with_reference(reference: Callable) -> Callable[[Callable], Callable]:

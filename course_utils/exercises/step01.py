@@ -118,8 +118,9 @@ def check_variant_machines(fn: Callable, cores_needed: Callable | None = None) -
     ✅ variant_machines: passed 5 checks
     ...
     """
-    if cores_needed is not None:
-        require_upstream("variant_machines", "cores_needed", _quiet_cores_check, cores_needed)
+    waiting = require_upstream("variant_machines", "cores_needed", _quiet_cores_check, cores_needed)
+    if waiting is not None:
+        return waiting
     cases = [
         Case(VARIANT.peak_qps, label="the variant's peak load"),
         Case(245_000, label="a load that needs 306.25 machines: round up, not to nearest"),
