@@ -300,7 +300,11 @@ def test_step01_checks_accept_the_reference(capsys):
     assert step01.check_cores_needed(cores_needed)
     assert step01.check_remaining_budget_ms(remaining_budget_ms)
     assert step01.check_embedding_memory_bytes(embedding_memory_bytes)
-    assert step01.check_variant_machines(lambda: machines_needed(cores_needed(300_000, 20), 32))
+    assert step01.check_variant_machines(
+        lambda peak_qps=300_000, cpu_ms_per_request=20.0, cores_per_machine=32: machines_needed(
+            cores_needed(peak_qps, cpu_ms_per_request), cores_per_machine
+        )
+    )
     assert capsys.readouterr().out.count("✅") == 4
 
 
@@ -332,7 +336,7 @@ def test_step01_checks_untouched_exercise_is_not_attempted(capsys):
         # always float32
         ("check_embedding_memory_bytes", lambda n, dim, dtype="float32": n * dim * 4),
         # cores instead of machines
-        ("check_variant_machines", lambda: cores_needed(300_000, 20)),
+        ("check_variant_machines", lambda peak_qps=300_000, cpu_ms_per_request=20.0, cores_per_machine=32: cores_needed(peak_qps, cpu_ms_per_request)),
     ],
 )  # fmt: skip
 def test_step01_checks_catch_common_mistakes(check, wrong, capsys):
