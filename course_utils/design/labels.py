@@ -136,7 +136,9 @@ def impression_negatives(impressions: pd.DataFrame) -> pd.DataFrame:
     """
     missing = {S.USER_ID, S.ITEM_ID, "clicked"} - set(impressions.columns)
     if missing:
-        raise ValueError(f"impressions needs columns user_id, item_id, clicked; missing {sorted(missing)}")
+        raise ValueError(
+            f"impressions needs columns user_id, item_id, clicked; missing {sorted(missing)}"
+        )
     ever_clicked = (
         impressions.assign(clicked=impressions["clicked"].astype(bool))
         .groupby([S.USER_ID, S.ITEM_ID], sort=True)["clicked"]
