@@ -42,6 +42,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from course_utils.design import LatencyBudget, format_bytes, machines_needed, plot_latency_budget
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step01 import (
     CORES_PER_MACHINE,
     CPU_MS_PER_REQUEST,
@@ -101,9 +102,12 @@ _ = check_cores_needed(cores_needed)
 
 # %% [markdown]
 # Now use your function for the variant: how many machines of `CORES_PER_MACHINE` cores
-# does its peak load need at `CPU_MS_PER_REQUEST` and the default utilisation? Round up
-# with `machines_needed(cores, cores_per_machine)` from `course_utils.design.capacity`. Write the
-# computation inside `variant_machines()` so that the check can call it.
+# does its peak load need at `CPU_MS_PER_REQUEST` and the default utilisation? Write
+# `variant_machines(peak_qps, cpu_ms_per_request, cores_per_machine)` (the variant's values
+# are the defaults) with your `cores_needed`; a machine is bought whole, and
+# `machines_needed(cores, cores_per_machine)` from `course_utils.design.capacity` rounds up. The
+# check tries other loads and machine sizes too, and says so if the problem is in your
+# `cores_needed`.
 #
 # <details><summary>Hint</summary>
 #
@@ -113,14 +117,18 @@ _ = check_cores_needed(cores_needed)
 # </details>
 
 # %%
-def variant_machines():
-    """Machines the variant platform needs at its peak."""
+def variant_machines(
+    peak_qps=VARIANT.peak_qps,
+    cpu_ms_per_request=CPU_MS_PER_REQUEST,
+    cores_per_machine=CORES_PER_MACHINE,
+):
+    """Machines a platform needs at its peak (the variant's, by default)."""
     # YOUR CODE HERE
     raise NotImplementedError()
 
 
 # %%
-_ = check_variant_machines(variant_machines)
+_ = check_variant_machines(variant_machines, cores_needed)
 
 # %% [markdown]
 # ## Exercise 2: a latency budget for the mobile app
@@ -164,19 +172,16 @@ _ = check_remaining_budget_ms(remaining_budget_ms)
 # validates the plan again):
 
 # %%
+remaining_budget_ms_demo = working_or_reference(remaining_budget_ms, check_remaining_budget_ms)
 RANK_US_PER_CANDIDATE = 100
-try:
-    ranking_ms = remaining_budget_ms(MOBILE_P99_MS, MOBILE_FIXED_STAGES)
-except NotImplementedError:
-    print("complete exercise 2 first")
-else:
-    affordable = int(ranking_ms * 1000) // RANK_US_PER_CANDIDATE  # integer µs: no float floor trap
-    print(f"ranking budget: {ranking_ms:g} ms")
-    print(f"candidates at {RANK_US_PER_CANDIDATE} µs each: at most {affordable:,}")
-    mobile = LatencyBudget({**MOBILE_FIXED_STAGES, "ranking": ranking_ms}, p99_ms=MOBILE_P99_MS)
-    ax = plot_latency_budget(mobile)
-    ax.set_title("Mobile latency budget")
-    plt.show()
+ranking_ms = remaining_budget_ms_demo(MOBILE_P99_MS, MOBILE_FIXED_STAGES)
+affordable = int(ranking_ms * 1000) // RANK_US_PER_CANDIDATE  # integer µs: no float floor trap
+print(f"ranking budget: {ranking_ms:g} ms")
+print(f"candidates at {RANK_US_PER_CANDIDATE} µs each: at most {affordable:,}")
+mobile = LatencyBudget({**MOBILE_FIXED_STAGES, "ranking": ranking_ms}, p99_ms=MOBILE_P99_MS)
+ax = plot_latency_budget(mobile)
+ax.set_title("Mobile latency budget")
+plt.show()
 
 # %% [markdown]
 # ## Exercise 3: embedding memory at float16 and float32
@@ -203,13 +208,13 @@ def embedding_memory_bytes(n, dim, dtype="float32"):
 _ = check_embedding_memory_bytes(embedding_memory_bytes)
 
 # %%
+embedding_memory_bytes_demo = working_or_reference(
+    embedding_memory_bytes, check_embedding_memory_bytes
+)
 EMBEDDING_DIM = 64
-try:
-    for dtype in ["float32", "float16"]:
-        size = embedding_memory_bytes(VARIANT.n_users, EMBEDDING_DIM, dtype)
-        print(f"variant user table, {dtype}: {format_bytes(size)}")
-except NotImplementedError:
-    print("complete exercise 3 first")
+for dtype in ["float32", "float16"]:
+    size = embedding_memory_bytes_demo(VARIANT.n_users, EMBEDDING_DIM, dtype)
+    print(f"variant user table, {dtype}: {format_bytes(size)}")
 for dtype in [np.float32, np.float16]:
     print(f"{np.dtype(dtype).name} keeps about {np.finfo(dtype).precision} significant digits")
 
@@ -257,4 +262,12 @@ except NotImplementedError:
 # In three or four sentences: which of the estimates above changed, in which direction,
 # and why? What does float16 cost you in exchange for the memory it saves?
 #
+# <details><summary>Hint</summary>
+#
+# Sort the estimates of this notebook by what drives them: requests per second, number of accounts, or a product decision. Then think about what a number with about three significant digits does to two scores that are almost equal.
+# </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/01_requirements.ipynb`: try first, then compare.*
+
+# %% [markdown]
 # YOUR ANSWER HERE

@@ -45,6 +45,7 @@ from course_utils.models import (
     retrieve,
 )
 from course_utils.data import benchmark_split, load_dataset
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step04 import (
     check_als_user_update,
     check_cosine_item_similarity,
@@ -102,20 +103,18 @@ check_als_user_update(als_user_update)
 # then solve for a user who has just rated three Pixar films 5 stars.
 
 # %%
+als_user_update_demo = working_or_reference(als_user_update, check_als_user_update)
 als = ALS().fit(train)
 Y = als.item_factors_.astype(np.float64)
 liked = [movie_id(t) for t in ["Toy Story", "Finding Nemo", "Monsters, Inc."]]
 r_new = np.zeros(als.n_items_)
 r_new[als.items_.index(np.array(liked))] = 5.0
-try:
-    x_new = als_user_update(
-        Y, Y.T @ Y, 1.0 + als.alpha * r_new, (r_new > 0).astype(float), als.regularization
-    )
-    scores = Y @ x_new
-    scores[als.items_.index(np.array(liked))] = -np.inf
-    print("top 5 for the new user:", title_of[als.items_.ids(np.argsort(-scores)[:5])].tolist())
-except NotImplementedError:
-    print("⏳ als_user_update is not attempted yet")
+x_new = als_user_update_demo(
+    Y, Y.T @ Y, 1.0 + als.alpha * r_new, (r_new > 0).astype(float), als.regularization
+)
+scores = Y @ x_new
+scores[als.items_.index(np.array(liked))] = -np.inf
+print("top 5 for the new user:", title_of[als.items_.ids(np.argsort(-scores)[:5])].tolist())
 
 # %% [markdown]
 # ## Exercise 2 · The EASE closed form
@@ -127,12 +126,15 @@ except NotImplementedError:
 #
 # $$B_{ij} = -\frac{P_{ij}}{P_{jj}} \;(i \ne j), \qquad B_{jj} = 0 .$$
 #
-# Write `ease_closed_form(G, reg)` returning $B$. Do not modify `G` in place.
+# Write `ease_closed_form(G, reg)` returning $B$. Do not modify `G` in place: callers reuse
+# the Gram matrix (for instance to try several `reg` values), and the check fails an answer
+# that changes it.
 #
 # <details><summary>Hint</summary>
 #
-# `P = np.linalg.inv(G + reg * np.eye(len(G)))`; `-P / np.diag(P)` divides column `j` by
-# `P[j, j]` (broadcasting over the last axis); then `np.fill_diagonal(B, 0.0)`.
+# Build $P$ first (a new array, so `G` stays intact). Dividing a matrix by a 1-D array
+# broadcasts over its **last** axis: which axis holds the $j$ of $P_{jj}$? Then enforce the
+# constraint on the diagonal.
 # </details>
 
 # %%
@@ -149,17 +151,15 @@ check_ease_closed_form(ease_closed_form)
 # which titles does watching *The Matrix* raise most?
 
 # %%
+ease_closed_form_demo = working_or_reference(ease_closed_form, check_ease_closed_form)
 users, items = Vocabulary(train[S.USER_ID].to_numpy()), Vocabulary(train[S.ITEM_ID].to_numpy())
 X = interaction_matrix(train, users, items)  # 0/1 users x items
 top = np.argsort(-np.asarray(X.sum(axis=0)).ravel(), kind="stable")[:1000]
 X_top = X[:, top].toarray()
 top_ids = items.ids(top)
 matrix = int(np.flatnonzero(top_ids == movie_id("Matrix, The"))[0])
-try:
-    B = ease_closed_form(X_top.T @ X_top, 100.0)
-    print("EASE:", title_of[top_ids[np.argsort(-B[matrix])[:5]]].tolist())
-except NotImplementedError:
-    print("⏳ ease_closed_form is not attempted yet")
+B = ease_closed_form_demo(X_top.T @ X_top, 100.0)
+print("EASE:", title_of[top_ids[np.argsort(-B[matrix])[:5]]].tolist())
 
 # %% [markdown]
 # ## Exercise 3 · Shrunk cosine item similarity
@@ -196,14 +196,14 @@ check_cosine_item_similarity(cosine_item_similarity)
 # (shrinkage favours pairs backed by many common users):
 
 # %%
+cosine_item_similarity_demo = working_or_reference(
+    cosine_item_similarity, check_cosine_item_similarity
+)
 toy_story = int(np.flatnonzero(top_ids == movie_id("Toy Story"))[0])
-try:
-    for s in [0.0, 50.0]:
-        sim = cosine_item_similarity(X_top, s)
-        np.fill_diagonal(sim, -np.inf)
-        print(f"shrinkage {s:>4}:", title_of[top_ids[np.argsort(-sim[toy_story])[:5]]].tolist())
-except NotImplementedError:
-    print("⏳ cosine_item_similarity is not attempted yet")
+for s in [0.0, 50.0]:
+    sim = cosine_item_similarity_demo(X_top, s)
+    np.fill_diagonal(sim, -np.inf)
+    print(f"shrinkage {s:>4}:", title_of[top_ids[np.argsort(-sim[toy_story])[:5]]].tolist())
 
 # %% [markdown]
 # ## Exercise 4 · Min-max blending for a hybrid
@@ -241,6 +241,7 @@ check_minmax_rows(minmax_rows)
 # spread decides alone.
 
 # %%
+minmax_rows_demo = working_or_reference(minmax_rows, check_minmax_rows)
 catalogue = movies[movies[S.ITEM_ID].isin(train[S.ITEM_ID])]  # titles both models know
 svd = PureSVD().fit(train)
 content = ContentBased(items=catalogue).fit(train)
@@ -252,14 +253,11 @@ content_scores = content.score_matrix(some_users, exclude_seen=True)[:, cols]
 for name, s in [("PureSVD", svd_scores), ("content", content_scores)]:
     finite = s[np.isfinite(s)]
     print(f"{name:8s} scores range from {finite.min():8.3f} to {finite.max():8.3f}")
-try:
-    blended = 0.5 * minmax_rows(svd_scores) + 0.5 * minmax_rows(content_scores)
-    print(
-        "first user's blended top 5:",
-        title_of[svd.items_.ids(np.argsort(-blended[0])[:5])].tolist(),
-    )
-except NotImplementedError:
-    print("⏳ minmax_rows is not attempted yet")
+blended = 0.5 * minmax_rows_demo(svd_scores) + 0.5 * minmax_rows_demo(content_scores)
+print(
+    "first user's blended top 5:",
+    title_of[svd.items_.ids(np.argsort(-blended[0])[:5])].tolist(),
+)
 
 # %% [markdown]
 # ## Exercise 5 · A cold-start fallback rule
@@ -299,6 +297,8 @@ check_cold_start_scores(cold_start_scores)
 # and a hybrid that switches at 3. In a few sentences: on this data, is switching users with one or two
 # ratings to the content model a good rule? What would you choose instead, and how would
 # you choose `min_history` without touching the test set?
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/04_model_development.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # YOUR ANSWER HERE
@@ -336,14 +336,12 @@ check_candidate_recall(candidate_recall)
 # popularity, and of their union still reach?
 
 # %%
+candidate_recall_demo = working_or_reference(candidate_recall, check_candidate_recall)
 sources = {"PureSVD": svd, "popularity": popularity}
 lists = {name: retrieve({name: model}, split.eval_users, n=100) for name, model in sources.items()}
 lists["union"] = pd.concat(lists.values())
-try:
-    for name, cands in lists.items():
-        print(f"{name:10s} candidate recall@100 = {candidate_recall(cands, split).mean():.3f}")
-except NotImplementedError:
-    print("⏳ candidate_recall is not attempted yet")
+for name, cands in lists.items():
+    print(f"{name:10s} candidate recall@100 = {candidate_recall_demo(cands, split).mean():.3f}")
 
 # %% [markdown]
 # ## Exercise 7 · A ranking feature, point-in-time
@@ -385,24 +383,24 @@ check_point_in_time_feature(item_popularity_at_user)
 # rating is closest to mid-2000, counted as of that user's time and over all of train.
 
 # %%
+item_popularity_at_user_demo = working_or_reference(
+    item_popularity_at_user, check_point_in_time_feature
+)
 last_seen = train.groupby(S.USER_ID)[S.TIMESTAMP].max()
 early_user = int((last_seen - pd.Timestamp("2000-06-01", tz="UTC")).abs().idxmin())
 popular_now = train[S.ITEM_ID].value_counts().index[:10].to_numpy()
 pairs = pd.DataFrame({S.USER_ID: early_user, S.ITEM_ID: popular_now})
-try:
-    as_of_user = item_popularity_at_user(train, pairs)
-    print(f"user {early_user} last rated on {last_seen[early_user]:%Y-%m-%d}")
-    print(
-        pd.DataFrame(
-            {
-                "title": title_of[popular_now].to_numpy(),
-                "ratings before the user's time": as_of_user.astype(int),
-                "ratings in all of train": train[S.ITEM_ID].value_counts().iloc[:10].to_numpy(),
-            }
-        ).to_string(index=False)
-    )
-except NotImplementedError:
-    print("⏳ item_popularity_at_user is not attempted yet")
+as_of_user = item_popularity_at_user_demo(train, pairs)
+print(f"user {early_user} last rated on {last_seen[early_user]:%Y-%m-%d}")
+print(
+    pd.DataFrame(
+        {
+            "title": title_of[popular_now].to_numpy(),
+            "ratings before the user's time": as_of_user.astype(int),
+            "ratings in all of train": train[S.ITEM_ID].value_counts().iloc[:10].to_numpy(),
+        }
+    ).to_string(index=False)
+)
 
 # %% [markdown]
 # ## Exercise 8 (written) · A leak in the ranker's training window
@@ -430,6 +428,13 @@ plt.show()
 # %% [markdown]
 # What leaks, which features are affected, why does the offline lift vanish on test, and
 # how do you fix the pipeline?
+#
+# <details><summary>Hint</summary>
+#
+# Compare the windows row by row: which inputs of a training row were computed from ratings that are also its labels? What is different about those inputs at serving time?
+# </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/04_model_development.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # YOUR ANSWER HERE

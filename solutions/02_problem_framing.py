@@ -3,7 +3,7 @@
 #
 # # Step 2 exercises · Problem framing
 #
-# You will practise: turning raw feedback into labels, measuring how a threshold changes
+# You will practise: turning raw feedback into labels and impressions into negatives, measuring how a threshold changes
 # the positive share, implementing the popularity baseline and evaluating it on the course
 # benchmark, justifying an ML objective in writing, comparing two models by RMSE and by
 # NDCG, and turning an impression log into negatives. Each exercise ends with a check cell
@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.data import schema as S
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step02 import (
     check_impression_negatives,
     check_label_relevant,
@@ -54,7 +55,9 @@ from course_utils.exercises.step02 import (
 #
 # <details><summary>Hint</summary>
 #
-# `rated = df["rating"].notna()`; then `(rated & (df["rating"] >= r)) | (~rated & (df["watch_pct"] >= w))`.
+# Split the rows into two kinds, rated and unrated (`Series.notna()`), and write the rule
+# for each kind as a boolean Series. How do you combine two boolean Series so that each row
+# takes the verdict of its own kind? Both thresholds are inclusive.
 # </details>
 
 # %%
@@ -68,7 +71,9 @@ def label_relevant(interactions, rating_threshold=4.0, watch_threshold=60.0):
     ### END SOLUTION
 
 
+# %%
 check_label_relevant(label_relevant)
+
 
 # %% [markdown]
 # ## Exercise 2 · Positive share by threshold
@@ -93,7 +98,9 @@ def positive_share(values, thresholds):
     ### END SOLUTION
 
 
+# %%
 check_positive_share(positive_share)
+
 
 # %% [markdown]
 # ## Exercise 3 · The popularity baseline
@@ -106,10 +113,10 @@ check_positive_share(positive_share)
 #
 # <details><summary>Hint</summary>
 #
-# `counts = train.groupby("item_id").size()`; sort with
-# `counts.reset_index().sort_values([0, "item_id"], ascending=[False, True])`. For each user,
-# take the first k items of that order not in the user's train set. A loop over users is fine
-# here (the package's version is vectorised).
+# One ordering of the items serves every user: count the training interactions per item
+# and sort (which two keys, in which directions?). Each user then walks down that list and
+# skips what they already have. A loop over users is fine here (the package's version is
+# vectorised).
 # </details>
 
 # %%
@@ -126,28 +133,31 @@ def popularity_recommend(train, user_ids, k):
     ### END SOLUTION
 
 
+# %%
 check_popularity_recommend(popularity_recommend)
 
 # %% [markdown]
 # Now evaluate your baseline on the course benchmark: it should reproduce the popularity
-# NDCG@10 of the main notebook (about 0.074).
+# NDCG@10 of the main notebook. If your function does not pass its check yet, the cell says
+# so and evaluates the course's `Popularity` model instead.
 
 # %%
 from course_utils.evaluation import evaluate_recommendations
+from course_utils.models import Popularity
 from course_utils.data import benchmark_split
 
 
-def evaluate_my_popularity():
-    split = benchmark_split()
-    recs = popularity_recommend(split.train, split.eval_users, k=10)
-    per_user = evaluate_recommendations(recs, split, ks=10)
-    return per_user["ndcg"].mean()
+def course_popularity(train, user_ids, k):
+    return Popularity().fit(train).recommend(np.asarray(user_ids), k=k)[0]
 
 
-try:
-    print(f"my popularity NDCG@10 on the benchmark: {evaluate_my_popularity():.4f}")
-except NotImplementedError:
-    print("⏳ popularity_recommend is not attempted yet")
+recommend = working_or_reference(
+    popularity_recommend, check_popularity_recommend, course_popularity, "popularity_recommend"
+)
+split = benchmark_split()
+per_user = evaluate_recommendations(recommend(split.train, split.eval_users, k=10), split, ks=10)
+print(f"popularity NDCG@10 on the benchmark: {per_user['ndcg'].mean():.4f}")
+
 
 # %% [markdown]
 # ## Exercise 4 · Justify the ML objective (written)
@@ -163,6 +173,8 @@ except NotImplementedError:
 # Churn is a per-user, delayed outcome: you cannot label a single recommendation with it.
 # Think of a per-title proxy that predicts retention and the guardrail that catches gaming.
 # </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/02_problem_framing.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # ### BEGIN SOLUTION
@@ -174,6 +186,13 @@ except NotImplementedError:
 # safe, very popular titles that are watched but do not build a lasting habit, narrowing
 # discovery; guard with catalogue coverage and a diversity floor, and watch the retention
 # metric, not only the proxy.
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. churn is per user and delayed, so it cannot label a single (user, title) pair; a proxy is needed;
+# 2. a concrete per-title target (e.g. relevant watch, weighted towards new subscribers) with a reason it predicts retention;
+# 3. the online judge is retention of new subscribers (an A/B test), with secondary metrics;
+# 4. a failure mode of the proxy (popular, safe titles that do not build a habit) and a guardrail that catches it.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -217,6 +236,7 @@ def ndcg_from_scores(scores, relevant, k):
     ### END SOLUTION
 
 
+# %%
 _ = check_rmse(rmse)
 _ = check_ndcg_from_scores(ndcg_from_scores)
 
@@ -278,4 +298,5 @@ def impression_negatives(impressions, plays, label_days=7.0):
     ### END SOLUTION
 
 
+# %%
 _ = check_impression_negatives(impression_negatives)

@@ -34,6 +34,7 @@ import pandas as pd
 from course_utils import features
 from course_utils.data import schema as S
 from course_utils.data import benchmark_split, load_dataset
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step03 import (
     check_asof_user_features,
     check_gini,
@@ -64,7 +65,7 @@ print(movielens)
 # `ordered.groupby("user_id").cumcount()` numbers each user's rows 0, 1, 2, ...;
 # `groupby(...)["item_id"].transform("size")` gives each row its user's `n`. Compare, then
 # bring the result back to the original order with `.reindex(interactions.index)`.
-# Floating point: `0.7 * 10` is `7.000000000000001`, whose ceiling is 8, so use
+# Floating point: `0.28 * 25` is `7.000000000000001`, whose ceiling is 8, so use
 # `np.ceil(train_frac * n - 1e-9)`.
 # </details>
 
@@ -89,33 +90,32 @@ check_per_user_train_mask(per_user_train_mask)
 # Once it passes, your split reproduces the course benchmark on MovieLens:
 
 # %%
-try:
-    mask = per_user_train_mask(ratings, 0.8)
-    bench = benchmark_split()
-    print(
-        f"your split: {mask.sum():,} train / {(~mask).sum():,} test rows; "
-        f"benchmark: {len(bench.train):,} / {len(bench.test):,}"
-    )
-except NotImplementedError:
-    print("⏳ per_user_train_mask is not attempted yet")
+per_user_train_mask_demo = working_or_reference(per_user_train_mask, check_per_user_train_mask)
+mask = per_user_train_mask_demo(ratings, 0.8)
+bench = benchmark_split()
+print(
+    f"your split: {mask.sum():,} train / {(~mask).sum():,} test rows; "
+    f"benchmark: {len(bench.train):,} / {len(bench.test):,}"
+)
 
 # %% [markdown]
 # ## Exercise 2 · A point-in-time user feature
 #
 # **Practise:** computing features as a feature store serves them, with no peek at the future.
 #
-# Write `user_history_features(interactions, cutoff)` returning a DataFrame indexed by
-# `user_id` with the columns `n_interactions`, `mean_rating` and `days_since_last` (in this
-# order), using **only interactions strictly before** `cutoff` (a UTC `pd.Timestamp`).
+# Write `user_history_features(interactions, cutoff)` returning a DataFrame with one row
+# per user (user ids as the index, or as a `user_id` column; any row order) and the columns
+# `n_interactions`, `mean_rating` and `days_since_last`, using **only interactions strictly
+# before** `cutoff` (a UTC `pd.Timestamp`).
 # `mean_rating` ignores missing ratings; `days_since_last` is the time from the user's last
 # interaction before the cutoff to the cutoff, in (fractional) days. Users with no
 # interaction before the cutoff do not appear.
 #
 # <details><summary>Hint</summary>
 #
-# `past = interactions[interactions["timestamp"] < cutoff]`, then
-# `g = past.groupby("user_id")`; `g.size()`, `g["rating"].mean()` and
-# `(cutoff - g["timestamp"].max()) / pd.Timedelta(days=1)` are the three columns.
+# Filter first, then aggregate per user: a count, a mean that skips missing ratings, and the
+# time between the last event and the cutoff. Subtracting timestamps gives a `Timedelta`;
+# dividing it by `pd.Timedelta(days=1)` turns it into fractional days.
 # </details>
 
 # %%
@@ -174,14 +174,15 @@ check_gini(gini)
 #
 # A teammate built item features "as of" the cutoff below for a model trained on the
 # ratings before it. One column was computed on **all** ratings, including those after the
-# cutoff. Write `leaky_feature()` so that it returns that column's name, found with code
-# (not by reading the package source).
+# cutoff. Write `leaky_feature(suspect, interactions, items, cutoff)` returning the name of
+# the leaking column of the table `suspect`, found with code: the check tries it on other
+# tables, in which other columns leak.
 #
 # <details><summary>Hint</summary>
 #
-# Recompute the same columns with `features.item_features(ratings, movies, cutoff)`: it only
-# uses ratings before the cutoff. Compare column by column (mind the NaNs:
-# `np.allclose(a, b, equal_nan=True)`) and return the name of the one that differs.
+# What would an honest table look like? `course_utils.features` computes item features as
+# of a cutoff. Compare the two tables column by column, and decide how missing values
+# (NaN) should compare.
 # </details>
 
 # %%
@@ -192,9 +193,9 @@ suspect.head()
 
 
 # %%
-def leaky_feature() -> str:
+def leaky_feature(suspect, interactions, items, cutoff) -> str:
     ### BEGIN SOLUTION
-    honest = features.item_features(ratings, movies, cutoff)
+    honest = features.item_features(interactions, items, cutoff)
     differs = [
         column
         for column in suspect.columns
@@ -222,6 +223,8 @@ check_leaky_feature(leaky_feature)
 # the following days. Then look for information that exists in your training data but would
 # not exist at serving time (features, catalogue, popularity).
 # </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/03_data_preparation.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # ### BEGIN SOLUTION
@@ -233,6 +236,13 @@ check_leaky_feature(leaky_feature)
 # features must be computed **as of T** (no popularity or mean rating that includes the test
 # week), the candidate set must contain only titles released before T, and hyperparameters
 # are tuned on a window before the test window, never on it.
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. a global temporal split (train before T, test after), ideally repeated over several T (backtesting);
+# 2. the reason: it reproduces serving (trained up to yesterday, serving today, with new titles and trends);
+# 3. features must be computed as of T (no popularity or mean rating that includes the test window);
+# 4. other leaks named: titles released after T in the candidates, tuning on the test window.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -291,4 +301,5 @@ def asof_user_features(examples, interactions):
     ### END SOLUTION
 
 
+# %%
 _ = check_asof_user_features(asof_user_features)

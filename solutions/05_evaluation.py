@@ -48,6 +48,7 @@ import math
 import numpy as np
 from scipy import stats
 
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step05 import (
     check_bootstrap_ci,
     check_ndcg_at_k,
@@ -169,6 +170,8 @@ check_ndcg_at_k(ndcg_at_k)
 # cell below prints your functions' results next to these hand calculations.
 
 # %%
+precision_at_k_demo = working_or_reference(precision_at_k, check_precision_at_k)
+ndcg_at_k_demo = working_or_reference(ndcg_at_k, check_ndcg_at_k)
 hits = np.array(
     [
         [True, False, True, False],  # user A
@@ -181,20 +184,16 @@ by_hand = {
     "precision@3": [2 / 3, 1 / 3, 0.0],
     "NDCG@3": [1.5 / (1 + 1 / np.log2(3)), 0.5 / (1 + 1 / np.log2(3) + 1 / np.log2(4)), 0.0],
 }
-try:
-    yours = {
-        "precision@3": precision_at_k(hits, k=3),
-        "NDCG@3": ndcg_at_k(hits, n_relevant, k=3),
-    }
-except NotImplementedError:
-    print("⏳ Implement precision_at_k and ndcg_at_k above to see your numbers here.")
-else:
-    for metric, values in yours.items():
-        print(f"{metric:<12} yours:   ", "  ".join(f"{v:.4f}" for v in values))
-        print(f"{'':<12} by hand: ", "  ".join(f"{v:.4f}" for v in by_hand[metric]))
-    ndcg = yours["NDCG@3"]
-    print(f"mean NDCG@3 over all three users:   {float(np.mean(ndcg)):.4f}")
-    print(f"mean NDCG@3 over A and B (n_rel>0): {float(np.mean(ndcg[n_relevant > 0])):.4f}")
+yours = {
+    "precision@3": precision_at_k_demo(hits, k=3),
+    "NDCG@3": ndcg_at_k_demo(hits, n_relevant, k=3),
+}
+for metric, values in yours.items():
+    print(f"{metric:<12} yours:   ", "  ".join(f"{v:.4f}" for v in values))
+    print(f"{'':<12} by hand: ", "  ".join(f"{v:.4f}" for v in by_hand[metric]))
+ndcg = yours["NDCG@3"]
+print(f"mean NDCG@3 over all three users:   {float(np.mean(ndcg)):.4f}")
+print(f"mean NDCG@3 over A and B (n_rel>0): {float(np.mean(ndcg[n_relevant > 0])):.4f}")
 
 # %% [markdown]
 # ## Exercise 3 (written): what does each metric reward?
@@ -206,6 +205,14 @@ else:
 # including users like C (no relevant items) do to the average, and how would you report
 # them instead?
 #
+# <details><summary>Hint</summary>
+#
+# Compute both metrics for the two lists yourself, then ask which one changes when the hit moves out of the visible tiles. For users without relevant items, what is their score under any model?
+# </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/05_evaluation.ipynb`: try first, then compare.*
+
+# %% [markdown]
 # ### BEGIN SOLUTION
 # **Model answer.** NDCG@k, with k close to what the screen shows: it rewards putting the
 # relevant title in the visible first positions, while precision@k gives the same credit
@@ -216,6 +223,13 @@ else:
 # the average of A and B to two thirds of it) and makes runs with different test splits
 # incomparable; exclude them from the mean and report their count separately (and, for
 # new users, evaluate cold-start behaviour with its own metric).
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. chooses NDCG@k (k about what is visible) because position matters on the screen;
+# 2. explains that precision@k gives the same credit at rank 1 and rank k;
+# 3. users without relevant items score 0 whatever the model does and dilute the mean;
+# 4. reports them separately (their count), and excludes them from the mean.
 # ### END SOLUTION
 
 # %% [markdown]
@@ -274,6 +288,7 @@ check_bootstrap_ci(bootstrap_ci)
 # $1/\sqrt{n}$).
 
 # %%
+bootstrap_ci_demo = working_or_reference(bootstrap_ci, check_bootstrap_ci)
 from course_utils.evaluation import per_user_metrics
 from course_utils.models import Popularity
 from course_utils.data import benchmark_split
@@ -281,14 +296,11 @@ from course_utils.data import benchmark_split
 split = benchmark_split()
 ndcg = per_user_metrics(Popularity().fit(split.train), split, ks=10)["ndcg"].to_numpy()
 few = ndcg[np.random.default_rng(0).choice(len(ndcg), size=60, replace=False)]
-try:
-    for label, sample in ((f"all {len(ndcg)} users", ndcg), ("60 random users", few)):
-        lo, hi = bootstrap_ci(sample, 2000, 0)
-        print(
-            f"popularity NDCG@10, {label:<15}: {sample.mean():.4f}, 95% CI {lo:.4f}-{hi:.4f} (width {hi - lo:.4f})"
-        )
-except NotImplementedError:
-    print("⏳ Implement bootstrap_ci above to see the intervals.")
+for label, sample in ((f"all {len(ndcg)} users", ndcg), ("60 random users", few)):
+    lo, hi = bootstrap_ci_demo(sample, 2000, 0)
+    print(
+        f"popularity NDCG@10, {label:<15}: {sample.mean():.4f}, 95% CI {lo:.4f}-{hi:.4f} (width {hi - lo:.4f})"
+    )
 
 # %% [markdown]
 # ## Exercise 5: how many users does an A/B test need?
@@ -341,12 +353,12 @@ def sample_size_two_proportions(p_baseline, relative_lift, alpha=0.05, power=0.8
 check_sample_size_two_proportions(sample_size_two_proportions)
 
 # %%
-try:
-    for rel in (0.02, 0.05, 0.10, 0.20):
-        n = sample_size_two_proportions(0.10, rel)
-        print(f"CTR 0.10, lift +{rel:.0%}: {n:>9,} users per arm")
-except NotImplementedError:
-    print("⏳ Implement sample_size_two_proportions above to see the table.")
+sample_size_two_proportions_demo = working_or_reference(
+    sample_size_two_proportions, check_sample_size_two_proportions
+)
+for rel in (0.02, 0.05, 0.10, 0.20):
+    n = sample_size_two_proportions_demo(0.10, rel)
+    print(f"CTR 0.10, lift +{rel:.0%}: {n:>9,} users per arm")
 
 # %% [markdown]
 # Halving the lift roughly quadruples the sample: the detectable effect shrinks only as
@@ -403,12 +415,12 @@ def peeking_false_positive_rate(n_sims, n_days, users_per_day_per_arm, p, alpha=
 check_peeking_false_positive_rate(peeking_false_positive_rate)
 
 # %%
-try:
-    for looks in (1, 7, 14, 28):
-        rate = peeking_false_positive_rate(20_000, looks, 1000, 0.10, seed=1)
-        print(f"{looks:>2} daily looks: false-positive rate {rate:.1%}")
-except NotImplementedError:
-    print("⏳ Implement peeking_false_positive_rate above to see the rates.")
+peeking_false_positive_rate_demo = working_or_reference(
+    peeking_false_positive_rate, check_peeking_false_positive_rate
+)
+for looks in (1, 7, 14, 28):
+    rate = peeking_false_positive_rate_demo(20_000, looks, 1000, 0.10, seed=1)
+    print(f"{looks:>2} daily looks: false-positive rate {rate:.1%}")
 
 # %% [markdown]
 # ## Exercise 7 (written): choosing guardrail metrics
@@ -423,6 +435,14 @@ except NotImplementedError:
 # test ends with CTR significantly up (+6 %), but the churn guardrail is significantly
 # worse. What do you decide, and why can a ranker raise CTR and still hurt the business?
 #
+# <details><summary>Hint</summary>
+#
+# Think of the ways a ranker can win on clicks while the user is less happy: slower pages, clickbait, repetitive titles, people leaving. Each is a guardrail; say how you would measure it per user.
+# </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/05_evaluation.ipynb`: try first, then compare.*
+
+# %% [markdown]
 # ### BEGIN SOLUTION
 # **Model answer.**
 #
@@ -445,6 +465,13 @@ except NotImplementedError:
 # Next steps: look at which segment churns, check for a bug or a latency regression, and
 # iterate on the model; guardrails need their own power (a non-inferiority margin sized
 # like the primary metric), otherwise "not significantly worse" means little.
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. four guardrails, each with the harm it catches (e.g. latency/errors, churn, negative feedback, watch time);
+# 2. each measured per user or per request, with the direction that counts as worse;
+# 3. the decision: do not ship when a pre-registered guardrail (churn) is significantly worse;
+# 4. why: CTR is a proxy that a ranker can raise with clickbait or narrowing, which hurts satisfaction and retention.
 # ### END SOLUTION
 
 # %% [markdown]

@@ -35,7 +35,9 @@ import pandas as pd
 from course_utils.data import schema as S
 from course_utils.benchmark.serving import batch_vs_online
 from course_utils.data import benchmark_split, load_dataset
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step06 import (
+    check_cache_hit_rate,
     check_mmr_rerank,
     check_route_request,
     check_stage_percentiles,
@@ -54,7 +56,7 @@ print(service)
 # %% [markdown]
 # The service above serves a PureSVD retriever on MovieLens with the course's
 # `RecommendationService` (step 6 notebook), with diversity re-ranking switched off
-# (`mmr_lambda=1.0`). The exercises rebuild three of its parts.
+# (`mmr_lambda=1.0`). The exercises rebuild three of its parts and size its cache.
 #
 # ## Exercise 1 · Diversity by maximal marginal relevance
 #
@@ -66,15 +68,16 @@ print(service)
 #
 # $$\lambda \cdot \mathrm{score}_i - (1 - \lambda) \max_{j \in \text{chosen}} \cos(v_i, v_j),$$
 #
-# where the max over an empty list is 0 and a zero vector has cosine 0 with everything.
-# Ties go to the smaller index (what `np.argmax` does).
+# where the max over an empty list is 0 (only then: once an item is chosen, a negative
+# cosine counts as it is) and a zero vector has cosine 0 with everything. Ties go to the
+# smaller index (what `np.argmax` does).
 #
 # <details><summary>Hint</summary>
 #
-# Normalise the rows once (`unit = V / norms`, leaving zero rows at zero), so
-# `sim = unit @ unit.T` holds every cosine. Keep an array `redundancy` of each item's
-# largest similarity to the chosen ones (zeros at first), mask the chosen items with
-# `-np.inf`, and after each pick update `redundancy = np.maximum(redundancy, sim[best])`.
+# All cosines at once: normalise the rows (what about a zero row?) and take one matrix
+# product. Keep, for every item, its largest similarity to the items chosen so far, and
+# update it after each pick. What should it hold *before* the first pick, so that the
+# first update gives exactly the similarities to the first item, negative ones included?
 # The loop runs over the `k` picks, never over the items.
 # </details>
 
@@ -86,11 +89,12 @@ def mmr_rerank(scores, item_vectors, k: int, lambda_: float = 0.7) -> np.ndarray
     norms = np.linalg.norm(V, axis=1, keepdims=True)
     unit = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
     sim = unit @ unit.T
-    redundancy = np.zeros(len(s))
+    redundancy = np.full(len(s), -np.inf)  # max over the chosen items; none chosen yet
     available = np.ones(len(s), dtype=bool)
     chosen = []
     for _ in range(k):
-        objective = np.where(available, lambda_ * s - (1 - lambda_) * redundancy, -np.inf)
+        penalty = np.where(np.isneginf(redundancy), 0.0, redundancy)  # empty max -> 0
+        objective = np.where(available, lambda_ * s - (1 - lambda_) * penalty, -np.inf)
         best = int(np.argmax(objective))
         chosen.append(best)
         available[best] = False
@@ -110,6 +114,7 @@ check_mmr_rerank(mmr_rerank)
 # repeats itself less, at the price of lower-scored titles.
 
 # %%
+mmr_rerank_demo = working_or_reference(mmr_rerank, check_mmr_rerank)
 genres = movielens.items.set_index(S.ITEM_ID)[S.GENRES]
 titles = movielens.items.set_index(S.ITEM_ID)[S.TITLE]
 vocab = np.unique(np.concatenate(genres.to_numpy()))
@@ -119,17 +124,14 @@ scores = np.array([item["score"] for item in pool])
 vectors = np.array([np.isin(vocab, genres[i]) for i in ids], dtype=float)
 unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
 relevance = (scores - scores.min()) / (scores.max() - scores.min())
-try:
-    for lam in (1.0, 0.7, 0.4):
-        top = mmr_rerank(relevance, vectors, 10, lam)
-        sim = unit[top] @ unit[top].T
-        ils = (sim.sum() - 10) / (10 * 9)
-        print(
-            f"lambda_={lam}: intra-list similarity {ils:.3f}, mean relevance {relevance[top].mean():.3f}"
-        )
-        print("   " + "; ".join(titles[ids[top[:4]]]))
-except NotImplementedError:
-    print("⏳ mmr_rerank is not attempted yet")
+for lam in (1.0, 0.7, 0.4):
+    top = mmr_rerank_demo(relevance, vectors, 10, lam)
+    sim = unit[top] @ unit[top].T
+    ils = (sim.sum() - 10) / (10 * 9)
+    print(
+        f"lambda_={lam}: intra-list similarity {ils:.3f}, mean relevance {relevance[top].mean():.3f}"
+    )
+    print("   " + "; ".join(titles[ids[top[:4]]]))
 
 # %% [markdown]
 # ## Exercise 2 · Latency percentiles per stage
@@ -145,8 +147,8 @@ except NotImplementedError:
 #
 # <details><summary>Hint</summary>
 #
-# `np.nanpercentile(latencies.to_numpy(), q, axis=0)` has one row per percentile; transpose
-# it. Or use `latencies.quantile([0.5, 0.95, 0.99])` and rename.
+# Which NumPy or pandas percentile functions skip `NaN`? Whichever you use, check which axis
+# holds the stages in its result, and name the columns from `q`.
 # </details>
 
 # %%
@@ -166,6 +168,7 @@ check_stage_percentiles(stage_percentiles)
 
 # %%
 # NBVAL_IGNORE_OUTPUT
+stage_percentiles_demo = working_or_reference(stage_percentiles, check_stage_percentiles)
 rng = np.random.default_rng(0)
 users = rng.choice(split.eval_users, 1000)
 users = np.where(rng.random(1000) < 0.2, 10**7 + np.arange(1000), users)
@@ -173,10 +176,7 @@ for user in users:
     service.recommend(int(user), k=20)
 frame = log.to_frame()
 latencies = frame.filter(like="latency_").rename(columns=lambda c: c[len("latency_") : -len("_ms")])
-try:
-    print(stage_percentiles(latencies).round(3))
-except NotImplementedError:
-    print("⏳ stage_percentiles is not attempted yet")
+print(stage_percentiles_demo(latencies).round(3))
 
 # %% [markdown]
 # ## Exercise 3 · The cold-start routing rule
@@ -212,6 +212,7 @@ check_route_request(route_request)
 # Your rule against the service's answers for three real requests:
 
 # %%
+route_request_demo = working_or_reference(route_request, check_route_request)
 known = int(split.eval_users[1])
 requests = [
     {"user_id": known},
@@ -223,14 +224,63 @@ for request in requests:
     n_history = len(request.get("history", [])) + (
         int(model.seen_[model.users_.index([known])].nnz) if request["user_id"] == known else 0
     )
-    try:
-        mine = route_request(request["user_id"] == known, n_history)
-    except NotImplementedError:
-        mine = "⏳ not attempted"
+    mine = route_request_demo(request["user_id"] == known, n_history)
     print(f"{str(request):45} service: {answer['source']:22} yours: {mine}")
 
+
 # %% [markdown]
-# ## Exercise 4 · Batch or online? (written)
+# ## Exercise 4 · How much traffic does a cache absorb?
+#
+# **Practise:** sizing a cache from a popularity distribution.
+#
+# The home-screen row of an unknown user depends only on the title they came from, so the
+# service can cache one response per title. A cache that always holds the `capacity` most
+# requested titles answers exactly their requests. Write
+# `cache_hit_rate(request_counts, capacity)`: the share of all requests a cache of
+# `capacity` entries serves, given one request count per title. Raise `ValueError` when a
+# count is negative, there are no requests at all, or `capacity` is not an integer `>= 0`.
+#
+# <details><summary>Hint</summary>
+#
+# Which titles would you keep if you could keep only `capacity` of them? The hit rate is
+# their share of **all** requests. What should capacity 0 give, and a capacity larger than
+# the catalogue?
+# </details>
+
+# %%
+def cache_hit_rate(request_counts, capacity: int) -> float:
+    ### BEGIN SOLUTION
+    counts = np.asarray(request_counts, dtype=float)
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 0:
+        raise ValueError(f"capacity must be an int >= 0; got {capacity!r}")
+    if (counts < 0).any() or counts.sum() <= 0:
+        raise ValueError("request counts must be >= 0 with at least one request")
+    return float(np.sort(counts)[::-1][:capacity].sum() / counts.sum())
+    ### END SOLUTION
+
+
+# %%
+check_cache_hit_rate(cache_hit_rate)
+
+# %% [markdown]
+# On MovieLens, counting one request per rating as a stand-in for demand: how much of the
+# traffic would caches of 1 %, 5 % and 20 % of the catalogue absorb?
+
+# %%
+from course_utils.serving.cache import cache_hit_rate as course_hit_rate
+
+hit_rate = working_or_reference(
+    cache_hit_rate, check_cache_hit_rate, course_hit_rate, "cache_hit_rate"
+)
+demand = split.train[S.ITEM_ID].value_counts().to_numpy()
+for share in (0.01, 0.05, 0.20):
+    capacity = int(share * len(demand))
+    print(
+        f"cache of {capacity:5,} titles ({share:4.0%} of {len(demand):,}): hit rate {hit_rate(demand, capacity):.3f}"
+    )
+
+# %% [markdown]
+# ## Exercise 5 · Batch or online? (written)
 #
 # **Practise:** choosing a serving mode from cost, freshness and who is active.
 #
@@ -256,6 +306,8 @@ print(batch_vs_online(batch_cpu_ms_per_user=1.0, online_cpu_ms_per_request=5.0).
 # every user whether they come back or not; an online request only for the user who is
 # there. Storage and staleness are costs too.
 # </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/06_deployment.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # ### BEGIN SOLUTION
@@ -270,4 +322,11 @@ print(batch_vs_online(batch_cpu_ms_per_user=1.0, online_cpu_ms_per_request=5.0).
 # does not depend on the latest play offline: item embeddings, feature tables and an ANN
 # index refreshed nightly, a precomputed popularity list as the fallback; and only the
 # user-dependent scoring, ranking and filtering run per request.
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. the weekly email is batch: read hours later, freshness buys nothing, cheap (about 1 ms per user);
+# 2. the home-screen row is online: a nightly list cannot reflect a play within 5 minutes;
+# 3. uses the table's costs: online is far more expensive per day, batch computes lists for users who never come back;
+# 4. the mix: precompute what does not depend on the latest play (embeddings, ANN index, features, popularity fallback); score per request.
 # ### END SOLUTION

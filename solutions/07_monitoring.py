@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils.data import schema as S
+from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step07 import (
     check_aa_threshold,
     check_burn_rate,
@@ -143,16 +144,14 @@ check_aa_threshold(aa_threshold)
 # a few hundred requests; a big one sees millions.
 
 # %%
-try:
-    rng = np.random.default_rng(0)
-    for n in (400, 4_000, 40_000):
-        threshold = aa_threshold(rng.lognormal(np.log(50.0), 0.4, n), n_splits=100)
-        print(
-            f"{n:>6,} values: A/A p99 of PSI = {threshold:.4f} "
-            f"(conventions: {PSI_MODERATE} moderate, {PSI_SIGNIFICANT} significant)"
-        )
-except NotImplementedError:
-    print("⏳ aa_threshold is not attempted yet")
+aa_threshold_demo = working_or_reference(aa_threshold, check_aa_threshold)
+rng = np.random.default_rng(0)
+for n in (400, 4_000, 40_000):
+    threshold = aa_threshold_demo(rng.lognormal(np.log(50.0), 0.4, n), n_splits=100)
+    print(
+        f"{n:>6,} values: A/A p99 of PSI = {threshold:.4f} "
+        f"(conventions: {PSI_MODERATE} moderate, {PSI_SIGNIFICANT} significant)"
+    )
 
 # %% [markdown]
 # With 400 values (two halves of 200) the noise alone goes past the 0.1 "moderate"
@@ -194,6 +193,7 @@ check_detect_drift_day(detect_drift_day)
 # watch is measured against the two weeks before 2024-03-01.
 
 # %%
+detect_drift_day_demo = working_or_reference(detect_drift_day, check_detect_drift_day)
 drift_date = pd.Timestamp("2024-03-11", tz="UTC")
 world = make_synthetic(
     n_users=5_000,
@@ -213,13 +213,10 @@ reference = events[
 ]
 daily = category_psi(events[events[S.TIMESTAMP] >= march], genres, reference)["psi"]
 print(f"daily PSI before the drift: max {daily[daily.index < drift_date].max():.3f}")
-try:
-    found = detect_drift_day(daily, PSI_MODERATE)
-    print(
-        f"true drift date {drift_date:%Y-%m-%d}; first day with PSI > {PSI_MODERATE}: {found:%Y-%m-%d}"
-    )
-except NotImplementedError:
-    print("⏳ detect_drift_day is not attempted yet")
+found = detect_drift_day_demo(daily, PSI_MODERATE)
+print(
+    f"true drift date {drift_date:%Y-%m-%d}; first day with PSI > {PSI_MODERATE}: {found:%Y-%m-%d}"
+)
 
 # %% [markdown]
 # ## Exercise 4 · A rolling p99
@@ -233,9 +230,10 @@ except NotImplementedError:
 #
 # <details><summary>Hint</summary>
 #
-# `pd.Series(latencies).rolling(window).quantile(0.99)` is one line. Without pandas:
-# `np.lib.stride_tricks.sliding_window_view(x, window)` gives every window as a row (no
-# copy), `np.percentile(..., 99, axis=1)` their p99; pad the front with NaN.
+# pandas has rolling windows with a quantile method (careful: quantiles take a fraction,
+# percentiles a number out of 100). Without pandas, NumPy can view every window as a row of a
+# 2-D array without copying; then pad the front with NaN. What if `window` is longer than
+# the series?
 # </details>
 
 # %%
@@ -259,23 +257,19 @@ check_rolling_p99(rolling_p99)
 # what happens to the median?
 
 # %%
+rolling_p99_demo = working_or_reference(rolling_p99, check_rolling_p99)
 day = simulate_request_log(20_000, start="2024-10-01", days=1, random_state=5)
 noon = pd.Timestamp("2024-10-01 12:00", tz="UTC")
 slow = inject_latency(day, "ranking", 150.0, start=noon, share=0.03, random_state=0).to_frame()
 total = slow["latency_total_ms"].to_numpy()
-try:
-    p99 = rolling_p99(total, 1_000)
-    first = int(np.flatnonzero(p99 > 200)[0])
-    print(
-        f"rolling p99 first above 200 ms at {slow[S.TIMESTAMP].iloc[first]:%H:%M} (fault from 12:00)"
-    )
-    before, after = slow[S.TIMESTAMP] < noon, slow[S.TIMESTAMP] >= noon
-    print(
-        f"median before / after noon: {np.median(total[before]):.1f} / {np.median(total[after]):.1f} ms; "
-        f"p99: {np.percentile(total[before], 99):.1f} / {np.percentile(total[after], 99):.1f} ms"
-    )
-except NotImplementedError:
-    print("⏳ rolling_p99 is not attempted yet")
+p99 = rolling_p99_demo(total, 1_000)
+first = int(np.flatnonzero(p99 > 200)[0])
+print(f"rolling p99 first above 200 ms at {slow[S.TIMESTAMP].iloc[first]:%H:%M} (fault from 12:00)")
+before, after = slow[S.TIMESTAMP] < noon, slow[S.TIMESTAMP] >= noon
+print(
+    f"median before / after noon: {np.median(total[before]):.1f} / {np.median(total[after]):.1f} ms; "
+    f"p99: {np.percentile(total[before], 99):.1f} / {np.percentile(total[after], 99):.1f} ms"
+)
 
 # %% [markdown]
 # ## Exercise 5 · The burn rate of an error budget
@@ -342,6 +336,8 @@ except NotImplementedError:
 # an effect with your traffic, what retraining needs (data from the new regime), and what
 # the cost of a wrong retrain is.
 # </details>
+#
+# *Write your answer in the cell below. A model answer and a grading rubric (2 points) are in the solution notebook, `solutions/07_monitoring.ipynb`: try first, then compare.*
 
 # %% [markdown]
 # ### BEGIN SOLUTION
@@ -356,4 +352,11 @@ except NotImplementedError:
 # a canary or A/B test. Act faster if the hit rate or a guardrail metric drops, or if the
 # shift is an event the business knows will last (a big release); act slower if it looks
 # like a one-day spike.
+#
+# **Rubric (2 points: half a point for each).** A good answer
+#
+# 1. PSI measures an input shift, not a quality drop; 0.14 is far above the A/A noise floor, so it is real;
+# 2. today: investigate (which categories moved, logging bug?) and watch quality per segment rather than roll back;
+# 3. retrain only once the new regime is in the data, validate on recent days, ship via canary or A/B;
+# 4. what changes the decision: a quality or guardrail drop (act now), a known lasting event (retrain sooner), a one-day spike (wait).
 # ### END SOLUTION

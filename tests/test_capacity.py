@@ -19,6 +19,7 @@ from course_utils.design.capacity import (
     machines_needed,
     remaining_budget_ms,
 )
+from course_utils.exercises import step01 as _step01_module  # noqa: F401
 
 STAGES = {"network": 40, "feature fetch": 20, "retrieval": 30, "ranking": 70, "re-ranking": 15}
 
@@ -309,7 +310,11 @@ def test_step01_checks_accept_the_reference(capsys):
     assert step01.check_cores_needed(cores_needed)
     assert step01.check_remaining_budget_ms(remaining_budget_ms)
     assert step01.check_embedding_memory_bytes(embedding_memory_bytes)
-    assert step01.check_variant_machines(lambda: machines_needed(cores_needed(300_000, 54), 32))
+    assert step01.check_variant_machines(
+        lambda peak_qps=300_000, cpu_ms_per_request=step01.CPU_MS_PER_REQUEST, cores_per_machine=32: (
+            machines_needed(cores_needed(peak_qps, cpu_ms_per_request), cores_per_machine)
+        )
+    )
     assert capsys.readouterr().out.count("✅") == 4
 
 
@@ -341,7 +346,7 @@ def test_step01_checks_untouched_exercise_is_not_attempted(capsys):
         # always float32
         ("check_embedding_memory_bytes", lambda n, dim, dtype="float32": n * dim * 4),
         # cores instead of machines
-        ("check_variant_machines", lambda: cores_needed(300_000, 54)),
+        ("check_variant_machines", lambda peak_qps=300_000, cpu_ms_per_request=54.0, cores_per_machine=32: cores_needed(peak_qps, cpu_ms_per_request)),
     ],
 )  # fmt: skip
 def test_step01_checks_catch_common_mistakes(check, wrong, capsys):

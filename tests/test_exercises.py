@@ -30,6 +30,7 @@ from course_utils.exercises.checking import (
     short_repr,
     values_match,
 )
+from course_utils.exercises.grading import apply_nbgrader_metadata
 from course_utils.exercises.step05 import check_ndcg_at_k, check_precision_at_k
 
 REPO = Path(__file__).resolve().parents[1]
@@ -141,6 +142,7 @@ def _solution_notebook() -> nbformat.NotebookNode:
     nb.cells = [nbformat.v4.new_markdown_cell(BADGE), code, answer]
     for i, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{i}"
+    apply_nbgrader_metadata(nb)  # as `build` leaves it
     return nb
 
 
@@ -160,14 +162,16 @@ def test_build_clears_outputs_keeps_metadata_and_rewrites_badge(repo):
     assert "/blob/main/exercises/01_demo.ipynb" in badge.source
     assert "/solutions/" not in badge.source
     assert code.outputs == [] and code.execution_count is None
-    assert code.metadata == {"tags": ["keep-me"]}
+    assert code.metadata["tags"] == ["keep-me"]
+    assert code.metadata["nbgrader"]["solution"] is True
     assert "return x + 1" not in code.source and "raise NotImplementedError()" in code.source
     assert answer.source == "Why?\nYOUR ANSWER HERE"
     assert [c.id for c in nb.cells] == ["cell-0", "cell-1", "cell-2"]
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    # the solution notebook itself is untouched
+    # the solution notebook keeps its code and outputs, and gains the same nbgrader metadata
     sol = nbformat.read(repo / "solutions" / "01_demo.ipynb", as_version=4)
     assert sol.cells[1].outputs and "return x + 1" in sol.cells[1].source
+    assert [c.metadata["nbgrader"] for c in sol.cells] == [c.metadata["nbgrader"] for c in nb.cells]
 
 
 def test_build_is_idempotent_and_stable_json(repo):
@@ -258,7 +262,8 @@ def test_check_function_wrong_answer_prints_details_and_raises(capsys):
     with pytest.raises(AssertionError, match=r"^sum_sq: wrong result"):
         check_function(wrong, reference=_sum_sq, cases=CASES, name="sum_sq", hint="square, sum")
     out = capsys.readouterr().out
-    assert out.startswith("❌ sum_sq: wrong result\n")
+    assert out.startswith("❌ sum_sq: wrong result (case: scaled)\n")
+    assert "case:     scaled" in out
     assert "input:    sum_sq(array([0.5]), scale=2.0)" in out
     assert "expected: 0.5" in out and "received: 0.25" in out
     assert "hint:     square, sum" in out
@@ -443,3 +448,43 @@ def test_failing_check_shows_a_series(capsys):
             name="series",
         )
     assert "Series of shape (3,)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "got",
+    [
+        (0.1, 0.9),
+        [0.1, 0.9],
+        np.array([0.1, 0.9]),
+        pd.Series([0.1, 0.9]),
+        np.array([0.1, 0.9], dtype=np.float32),
+    ],
+    ids=["tuple", "list", "ndarray", "Series", "float32"],
+)
+def test_any_container_of_the_right_values_is_judged(got):
+    assert values_match((0.1, 0.9), got)
+    assert not values_match((0.1, 0.8), got)
+
+
+def test_a_false_custom_comparison_still_says_what_differed(capsys):
+    with pytest.raises(AssertionError):
+        check_function(
+            lambda x: [x, x + 1.0],
+            reference=lambda x: [x, x],
+            cases=[Case(1.0, label="one")],
+            name="pair",
+            compare=lambda expected, got: expected == got,
+        )
+    out = capsys.readouterr().out
+    assert "case:     one" in out and "why:      item 1: the number differs" in out
+
+
+def test_large_arrays_are_summarised_with_the_first_difference(capsys):
+    big = np.arange(1000.0)
+    with pytest.raises(AssertionError):
+        check_function(
+            lambda x: x + (x == 500), reference=lambda x: x, cases=[Case(big)], name="same"
+        )
+    out = capsys.readouterr().out
+    assert "array of shape (1000,), dtype float64" in out
+    assert "1 of 1000 values differ; first at index 500: expected 500.0, received 501.0" in out

@@ -77,13 +77,13 @@ CHECKS = [
     (step04_extra.check_minmax_rows, minmax_rows, _minmax_ignoring_inf),
     (
         step04_extra.check_cold_start_scores,
-        step04_extra.cold_start_scores,
+        step04_extra.fallback_rule_scores,
         _content_for_everyone_short,
     ),
     (step04b.check_candidate_recall, candidate_recall, _recall_counting_duplicates),
     (
         step04b.check_point_in_time_feature,
-        step04b.item_popularity_at_user,
+        step04b._reference_item_popularity,
         _popularity_up_to_and_including_t_u,
     ),
 ]
@@ -132,6 +132,6 @@ def test_cold_start_rule_reproduces_the_hybrid_and_the_fallback(tiny_interaction
     content = aligned(hybrid.content_)
     blended = 0.7 * aligned(hybrid.collaborative_) + 0.3 * content
     popularity = np.broadcast_to(hybrid.item_counts_.astype(float), content.shape)
-    got = step04_extra.cold_start_scores(n_history, popularity, content, blended, 3)
+    got = step04_extra.fallback_rule_scores(n_history, popularity, content, blended, 3)
     np.testing.assert_allclose(got, hybrid.score_matrix(users))
     assert n_history.tolist() == [1, 2, 8, 8, 0]

@@ -31,9 +31,17 @@ def _fails(check, fn) -> bool:
 # --------------------------------------------------------------------------- step 1
 def test_cpu_per_request_is_derived_from_the_stages():
     assert CPU_MS_PER_REQUEST == pytest.approx(54.0)
-    assert check_variant_machines(1013)
+    from course_utils.design.capacity import cores_needed, machines_needed
+
+    def right(peak_qps, cpu_ms_per_request=CPU_MS_PER_REQUEST, cores_per_machine=32):
+        return machines_needed(cores_needed(peak_qps, cpu_ms_per_request), cores_per_machine)
+
+    def old_assumption(peak_qps, cpu_ms_per_request=20.0, cores_per_machine=32):
+        return machines_needed(cores_needed(peak_qps, cpu_ms_per_request), cores_per_machine)
+
+    assert check_variant_machines(right, cores_needed).passed
     with pytest.raises(AssertionError):
-        check_variant_machines(375)  # the old 20 ms assumption
+        check_variant_machines(old_assumption, cores_needed)  # the old 20 ms assumption
 
 
 # --------------------------------------------------------------------------- rmse

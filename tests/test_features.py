@@ -278,7 +278,7 @@ def test_step03_checks_accept_references_and_catch_common_mistakes(capsys):
     assert step03.check_per_user_train_mask(step03._reference_mask)
     assert step03.check_user_history_features(step03._reference_history)
     assert step03.check_gini(gini)
-    assert step03.check_leaky_feature("mean_rating")
+    assert step03.check_leaky_feature(step03._leak_reference)
 
     def row_order_mask(df, train_frac=0.8):  # forgets to sort by time
         if not 0 < train_frac < 1:
@@ -306,7 +306,7 @@ def test_step03_checks_accept_references_and_catch_common_mistakes(capsys):
         (step03.check_per_user_train_mask, row_order_mask),
         (step03.check_user_history_features, peeking_history),
         (step03.check_gini, unsorted_gini),
-        (step03.check_leaky_feature, "n_recent"),
+        (step03.check_leaky_feature, lambda suspect, interactions, items, cutoff: "n_recent"),
     ):
         with pytest.raises(AssertionError):
             check(wrong)

@@ -514,3 +514,30 @@ def test_pipeline_rejects_bad_content_blocks(world):
         broken.components["catalogue"]["content_blocks"] = bad
         with pytest.raises(ValueError, match="content_blocks"):
             broken.validate()
+
+
+def _mmr_by_the_formula(scores, vectors, k, lambda_):
+    """MMR written straight from the formula: max over the chosen items, 0 while none."""
+    unit = [v / np.linalg.norm(v) if np.linalg.norm(v) > 0 else v * 0.0 for v in vectors]
+    chosen: list[int] = []
+    for _ in range(k):
+
+        def value(i):
+            redundancy = max((float(unit[i] @ unit[j]) for j in chosen), default=0.0)
+            return lambda_ * scores[i] - (1 - lambda_) * redundancy
+
+        rest = [i for i in range(len(scores)) if i not in chosen]
+        chosen.append(max(rest, key=lambda i: (value(i), -i)))
+    return chosen
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mmr_rerank_follows_the_formula_with_negative_cosines(seed):
+    from course_utils.serving.rerank import mmr_rerank
+
+    rng = np.random.default_rng(seed)
+    scores, vectors = rng.random(25), rng.normal(size=(25, 4))  # many negative cosines
+    vectors[3] = 0.0
+    for lam in (0.2, 0.5, 0.8):
+        expected = _mmr_by_the_formula(scores, vectors, 10, lam)
+        assert mmr_rerank(scores, vectors, 10, lam).tolist() == expected

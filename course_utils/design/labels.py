@@ -13,7 +13,7 @@ import pandas as pd
 
 from course_utils.data import schema as S
 
-__all__ = ["relevance_labels", "threshold_curve", "objective_table"]
+__all__ = ["impression_negatives", "relevance_labels", "threshold_curve", "objective_table"]
 
 
 def relevance_labels(
@@ -108,3 +108,40 @@ def objective_table(interactions: pd.DataFrame, items: pd.DataFrame) -> pd.DataF
     )
     table.insert(0, S.DURATION, dur.reindex(table.index))
     return table
+
+
+def impression_negatives(impressions: pd.DataFrame) -> pd.DataFrame:
+    """Negative training pairs from an impression log: shown to the user, never clicked.
+
+    A pair (user, title) is a negative when the title was shown to the user at least once
+    and the user clicked it in none of those impressions (a title skipped on Monday and
+    clicked on Friday is a positive, not a negative). Each pair appears once.
+
+    Parameters
+    ----------
+    impressions : DataFrame
+        One row per impression with ``user_id``, ``item_id`` and a boolean ``clicked``.
+
+    Returns
+    -------
+    DataFrame
+        Columns ``user_id`` and ``item_id``, sorted by both, with a fresh index.
+
+    Examples
+    --------
+    >>> log = pd.DataFrame({"user_id": [1, 1, 1, 2], "item_id": [10, 11, 10, 10],
+    ...                     "clicked": [False, False, True, False]})
+    >>> impression_negatives(log).to_numpy().tolist()
+    [[1, 11], [2, 10]]
+    """
+    missing = {S.USER_ID, S.ITEM_ID, "clicked"} - set(impressions.columns)
+    if missing:
+        raise ValueError(
+            f"impressions needs columns user_id, item_id, clicked; missing {sorted(missing)}"
+        )
+    ever_clicked = (
+        impressions.assign(clicked=impressions["clicked"].astype(bool))
+        .groupby([S.USER_ID, S.ITEM_ID], sort=True)["clicked"]
+        .any()
+    )
+    return ever_clicked[~ever_clicked].index.to_frame(index=False)

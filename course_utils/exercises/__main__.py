@@ -1,7 +1,11 @@
 """Command line: ``python -m course_utils.exercises {build,check} [NOTEBOOK ...] [options]``.
 
-``build`` regenerates ``exercises/*.ipynb`` from ``solutions/*.ipynb``; ``check`` exits with
-status 1 and lists the files when ``exercises/`` differs from what ``build`` would write.
+``build`` writes the derived nbgrader metadata into ``solutions/*.ipynb`` and regenerates
+``exercises/*.ipynb`` from them; ``check`` exits with status 1 and lists the files when
+``exercises/`` differs from what ``build`` would write or the solutions' nbgrader metadata
+is stale. ``nbgrader --course DIR`` copies the solution notebooks into the nbgrader course
+folder ``DIR`` as ``source/NN_name/NN_name.ipynb`` (one assignment per step; see the
+README's "For instructors").
 Default folders are ``solutions/`` and ``exercises/`` of the repository found above the
 working directory (or above this package).
 """
@@ -17,7 +21,9 @@ from course_utils.exercises.build import (
     build_exercises,
     check_exercises,
     find_repo_root,
+    select_notebooks,
 )
+from course_utils.exercises.grading import GradingError, prepare_course
 
 
 def _parse(argv: list[str] | None) -> argparse.Namespace:
@@ -25,7 +31,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
         prog="python -m course_utils.exercises",
         description="Build exercise notebooks from solution notebooks, or check they are fresh.",
     )
-    parser.add_argument("command", choices=["build", "check"])
+    parser.add_argument("command", choices=["build", "check", "nbgrader"])
     parser.add_argument(
         "notebooks",
         nargs="*",
@@ -33,6 +39,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--solutions", type=Path, help="folder of solution notebooks")
     parser.add_argument("--exercises", type=Path, help="folder to write exercise notebooks to")
+    parser.add_argument("--course", type=Path, help="nbgrader course folder (command nbgrader)")
     return parser.parse_args(argv)
 
 
@@ -44,13 +51,22 @@ def main(argv: list[str] | None = None) -> int:
             root = find_repo_root()
             args.solutions = args.solutions or root / "solutions"
             args.exercises = args.exercises or root / "exercises"
+        if args.command == "nbgrader":
+            if args.course is None:
+                print("error: nbgrader needs --course DIR", file=sys.stderr)
+                return 2
+            for path in prepare_course(
+                select_notebooks(args.solutions, args.notebooks), args.course
+            ):
+                print(f"wrote {path}")
+            return 0
         if args.command == "build":
             for result in build_exercises(args.solutions, args.exercises, args.notebooks):
                 n = result.n_regions
                 print(f"built {result.target} ({n} solution region{'' if n == 1 else 's'})")
             return 0
         problems = check_exercises(args.solutions, args.exercises, args.notebooks)
-    except (MarkerError, FileNotFoundError) as err:
+    except (MarkerError, GradingError, FileNotFoundError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if problems:

@@ -9,8 +9,11 @@
 
 Outputs and execution counts are cleared, the "Open in Colab" badge is pointed at
 ``exercises/`` and everything else (cell ids, metadata) is kept, so building twice gives
-byte-identical files. :func:`check_exercises` reports exercise notebooks that differ from
-a fresh build (used by CI).
+byte-identical files. Before stripping, the nbgrader metadata derived from the markers
+(:mod:`course_utils.exercises.grading`) is written into the solution notebook (when it
+changed) and so carried into the exercise notebook. :func:`check_exercises` reports
+exercise notebooks that differ from a fresh build and solution notebooks whose nbgrader
+metadata is missing or stale (used by CI).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from pathlib import Path
 
 import nbformat
 
+from course_utils.exercises.grading import apply_nbgrader_metadata, nbgrader_problems
+
 __all__ = [
     "BEGIN",
     "END",
@@ -29,6 +34,7 @@ __all__ = [
     "build_exercises",
     "check_exercises",
     "find_repo_root",
+    "select_notebooks",
     "strip_solutions",
     "strip_source",
 ]
@@ -139,14 +145,26 @@ def strip_solutions(nb: nbformat.NotebookNode, name: str = "notebook") -> int:
     return total
 
 
-def build_notebook(source: Path, target: Path, label: str | None = None) -> BuildResult:
-    """Build one exercise notebook from one solution notebook."""
-    label = label or str(source)
-    nb = nbformat.read(source, as_version=nbformat.NO_CONVERT)
-    n_regions = strip_solutions(nb, name=label)
+def _write(nb: nbformat.NotebookNode, target: Path) -> None:
     text = nbformat.writes(nb)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_bytes((text if text.endswith("\n") else text + "\n").encode("utf-8"))
+
+
+def build_notebook(
+    source: Path, target: Path, label: str | None = None, update_source: bool = True
+) -> BuildResult:
+    """Build one exercise notebook from one solution notebook.
+
+    The solution notebook gets its derived nbgrader metadata first (rewritten in place
+    when it changed, unless ``update_source`` is False).
+    """
+    label = label or str(source)
+    nb = nbformat.read(source, as_version=nbformat.NO_CONVERT)
+    if apply_nbgrader_metadata(nb, name=label) and update_source:
+        _write(nb, source)
+    n_regions = strip_solutions(nb, name=label)
+    _write(nb, target)
     from course_utils.notebooks import write_pair  # the jupytext .py twin, like every notebook
 
     write_pair(target)
@@ -178,7 +196,7 @@ def _label(path: Path, root: Path) -> str:
         return str(path)
 
 
-def _select(solutions_dir: Path, names: list[str] | None) -> list[Path]:
+def select_notebooks(solutions_dir: Path, names: list[str] | None) -> list[Path]:
     """Solution notebooks to build: all of them, or those named (``05_evaluation[.ipynb]``)."""
     if not solutions_dir.is_dir():
         raise FileNotFoundError(f"solutions folder not found: {solutions_dir}")
@@ -195,17 +213,21 @@ def _select(solutions_dir: Path, names: list[str] | None) -> list[Path]:
 
 
 def build_exercises(
-    solutions_dir: Path, exercises_dir: Path, names: list[str] | None = None
+    solutions_dir: Path,
+    exercises_dir: Path,
+    names: list[str] | None = None,
+    update_source: bool = True,
 ) -> list[BuildResult]:
     """Build ``exercises_dir/X.ipynb`` for every ``solutions_dir/X.ipynb`` (sorted by name).
 
     ``names`` restricts the build to some notebooks, e.g. ``["05_evaluation"]``.
     """
     solutions_dir, exercises_dir = Path(solutions_dir), Path(exercises_dir)
-    sources = _select(solutions_dir, names)
+    sources = select_notebooks(solutions_dir, names)
     root = solutions_dir.parent
     return [
-        build_notebook(src, exercises_dir / src.name, label=_label(src, root)) for src in sources
+        build_notebook(src, exercises_dir / src.name, _label(src, root), update_source)
+        for src in sources
     ]
 
 
@@ -215,11 +237,17 @@ def check_exercises(
     """Problems with ``exercises_dir`` compared with a fresh build; empty when up to date.
 
     Without ``names`` it also reports exercise notebooks that have no solution notebook.
+    Solution notebooks whose nbgrader metadata differs from the derived one are reported
+    too (``build`` rewrites it).
     """
     solutions_dir, exercises_dir = Path(solutions_dir), Path(exercises_dir)
     problems = []
+    root = solutions_dir.parent
+    for src in select_notebooks(solutions_dir, names):
+        nb = nbformat.read(src, as_version=nbformat.NO_CONVERT)
+        problems += nbgrader_problems(nb, name=_label(src, root))
     with tempfile.TemporaryDirectory() as tmp:
-        for result in build_exercises(solutions_dir, Path(tmp), names):
+        for result in build_exercises(solutions_dir, Path(tmp), names, update_source=False):
             committed = exercises_dir / result.target.name
             if not committed.is_file():
                 problems.append(f"{committed}: missing (built from {result.source})")

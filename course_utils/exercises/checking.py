@@ -6,6 +6,8 @@ each result with a trusted reference implementation and prints a short verdict:
 * ``✅ name: passed N checks`` followed by the list of what was verified;
 * ``⏳ name: not attempted yet ...`` when the function still raises
   ``NotImplementedError`` (the untouched exercise notebook then runs top to bottom);
+  under nbgrader (which sets ``NBGRADER_EXECUTION`` while it autogrades or validates)
+  "not attempted" raises ``AssertionError`` instead, so the check cell scores 0;
 * ``❌ name: ...`` with the input, the expected and the received value and a hint,
   followed by an ``AssertionError`` so the failing cell is marked red.
 
@@ -17,16 +19,22 @@ must agree, containers are compared element by element. Pass
 
 from __future__ import annotations
 
+import contextlib
 import copy
-import math
-import numbers
-import re
+import io
+import os
 import textwrap
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
-import pandas as pd
+from course_utils.exercises.compare import (
+    _ADDRESS,
+    _indent,
+    _show,
+    describe_difference,
+    short_repr,
+    values_match,
+)
 
 __all__ = [
     "Case",
@@ -34,13 +42,13 @@ __all__ = [
     "check_answer",
     "check_function",
     "describe_difference",
+    "graded_run",
+    "passes_quietly",
+    "require_upstream",
     "values_match",
+    "with_reference",
+    "working_or_reference",
 ]
-
-RTOL = 1e-6
-ATOL = 1e-9
-_MAX_REPR = 160
-_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
 
 
 class CheckResult:
@@ -117,206 +125,6 @@ class Case:
         return self.describe("Case")
 
 
-# --------------------------------------------------------------------------- rendering
-def short_repr(value: Any, limit: int = _MAX_REPR) -> str:
-    """One-line, deterministic repr (no memory addresses, numpy scalars as plain numbers).
-
-    Examples
-    --------
-    >>> short_repr(np.float64(0.5)), short_repr(np.array([1, 2]))
-    ('0.5', 'array([1, 2])')
-    """
-    if isinstance(value, np.generic):
-        text = repr(value.item())
-    elif isinstance(value, np.ndarray):
-        body = np.array2string(
-            value, separator=", ", threshold=24, edgeitems=3, precision=6, max_line_width=10**6
-        )
-        text = f"array({' '.join(body.split())})"
-    elif isinstance(value, pd.DataFrame):
-        cols = ", ".join(map(str, value.columns[:6])) + (", ..." if value.shape[1] > 6 else "")
-        text = f"DataFrame({value.shape[0]} rows x {value.shape[1]} columns: {cols})"
-    elif isinstance(value, pd.Series):
-        text = f"Series(name={value.name!r}, {len(value)} values: {short_repr(value.to_numpy())})"
-    elif callable(value) and hasattr(value, "__qualname__"):
-        text = f"<function {value.__qualname__}>"
-    elif isinstance(value, (list, tuple)) and len(value) > 0:
-        inner = ", ".join(short_repr(v, limit) for v in value)
-        text = (
-            f"[{inner}]"
-            if isinstance(value, list)
-            else f"({inner}{',' if len(value) == 1 else ''})"
-        )
-    elif isinstance(value, (set, frozenset)):  # sorted: string hashing changes run to run
-        items = sorted(map(short_repr, value))
-        text = "{" + ", ".join(items) + "}" if items else f"{type(value).__name__}()"
-    elif isinstance(value, dict):
-        text = "{" + ", ".join(f"{short_repr(k)}: {short_repr(v)}" for k, v in value.items()) + "}"
-    else:
-        text = _ADDRESS.sub(">", repr(value))
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _show(value: Any) -> str:
-    """Possibly multi-line rendering used for expected/received values."""
-    if isinstance(value, (pd.DataFrame, pd.Series)):
-        if isinstance(value, pd.DataFrame):
-            table = value.to_string(max_rows=10, max_cols=8)
-        else:  # Series.to_string has no max_cols
-            table = value.to_string(max_rows=10)
-        return f"{type(value).__name__} of shape {value.shape}\n" + table
-    text = short_repr(value, limit=400)
-    if isinstance(value, np.ndarray):
-        text += f"  (shape {value.shape}, dtype {value.dtype})"
-    return text
-
-
-def _indent(text: str, prefix: str = "      ") -> str:
-    lines = text.splitlines() or [""]
-    return lines[0] + "".join("\n" + prefix + line for line in lines[1:])
-
-
-# --------------------------------------------------------------------------- comparing
-def _is_real(x: Any) -> bool:
-    return isinstance(x, numbers.Real) and not isinstance(x, (bool, np.bool_))
-
-
-def _is_float(x: Any) -> bool:
-    return isinstance(x, (float, np.floating))
-
-
-def _compare_arrays(expected: np.ndarray, got: Any) -> str | None:
-    try:
-        got_arr = np.asarray(got)
-    except Exception:  # noqa: BLE001 - anything that is not array-like is a mismatch
-        return f"expected an array, received {type(got).__name__}"
-    if isinstance(got, (str, bytes)) or got_arr.dtype == object and expected.dtype != object:
-        return f"expected an array, received {type(got).__name__}"
-    if got_arr.ndim == 0:
-        return f"expected an array of shape {expected.shape}, received a single value"
-    if got_arr.shape != expected.shape:
-        return f"shape {got_arr.shape} differs from the expected shape {expected.shape}"
-    if expected.dtype.kind in "fc" or got_arr.dtype.kind in "fc":
-        if got_arr.dtype.kind not in "biufc":
-            return f"expected numbers, received dtype {got_arr.dtype}"
-        close = np.isclose(got_arr, expected, rtol=RTOL, atol=ATOL, equal_nan=True)
-        if not close.all():
-            bad = np.argwhere(~close)
-            first = tuple(int(i) for i in bad[0])
-            where = f" at index {first[0] if len(first) == 1 else first}" if first else ""
-            return f"{len(bad)} of {close.size} values differ (first{where})"
-        return None
-    if expected.dtype == object:
-        for i, (e, g) in enumerate(zip(expected.ravel(), got_arr.ravel(), strict=True)):
-            reason = describe_difference(e, g)
-            if reason:
-                return f"element {i}: {reason}"
-        return None
-    if not np.array_equal(expected, got_arr):
-        n_bad = int(np.sum(expected != got_arr))
-        return f"{n_bad} of {expected.size} values differ"
-    return None
-
-
-def _compare_pandas(expected: pd.DataFrame | pd.Series, got: Any) -> str | None:
-    if not isinstance(got, type(expected)):
-        return f"expected a {type(expected).__name__}, received {type(got).__name__}"
-    assert_equal = (
-        pd.testing.assert_frame_equal
-        if isinstance(expected, pd.DataFrame)
-        else pd.testing.assert_series_equal
-    )
-    try:
-        assert_equal(expected, got, check_dtype=False, check_exact=False, rtol=RTOL, atol=ATOL)
-    except AssertionError as err:
-        return " ".join(str(err).split())[:300]
-    return None
-
-
-def describe_difference(expected: Any, got: Any) -> str | None:
-    """Return why ``got`` does not match ``expected``, or ``None`` when they match.
-
-    Examples
-    --------
-    >>> describe_difference(0.1 + 0.2, 0.3) is None
-    True
-    >>> describe_difference(np.array([1.0, 2.0]), np.array([1.0]))
-    'shape (1,) differs from the expected shape (2,)'
-    """
-    if isinstance(expected, (pd.DataFrame, pd.Series)):
-        return _compare_pandas(expected, got)
-    if isinstance(expected, np.ndarray) and expected.ndim > 0:
-        return _compare_arrays(expected, got)
-    if isinstance(got, np.ndarray) and got.ndim > 0 and not isinstance(expected, (list, tuple)):
-        return f"expected a single value, received an array of shape {got.shape}"
-    if isinstance(expected, np.ndarray):  # 0-d array: treat as its scalar
-        expected = expected.item()
-    if isinstance(got, np.ndarray):
-        got = got.item()
-    if expected is None:
-        return None if got is None else f"expected None, received {type(got).__name__}"
-    if isinstance(expected, (bool, np.bool_)):
-        if not isinstance(got, (bool, np.bool_)):
-            return f"expected True or False, received {type(got).__name__}"
-        return None if bool(expected) == bool(got) else "the boolean differs"
-    if _is_float(expected) or isinstance(expected, numbers.Complex) and not _is_real(expected):
-        if not isinstance(got, numbers.Number) or isinstance(got, (bool, np.bool_)):
-            return f"expected a number, received {type(got).__name__}"
-        if math.isnan(abs(expected)) and math.isnan(abs(got)):
-            return None
-        ok = np.isclose(got, expected, rtol=RTOL, atol=ATOL)
-        return None if ok else "the number differs"
-    if _is_real(expected):  # integers: exact (3.0 counts as 3)
-        if not _is_real(got):
-            return f"expected a number, received {type(got).__name__}"
-        return None if got == expected else "the number differs"
-    if isinstance(expected, str):
-        if not isinstance(got, str):
-            return f"expected a string, received {type(got).__name__}"
-        return None if got == expected else "the text differs"
-    if isinstance(expected, Mapping):
-        if not isinstance(got, Mapping):
-            return f"expected a dict, received {type(got).__name__}"
-        if set(expected) != set(got):
-            missing = sorted(map(repr, set(expected) - set(got)))
-            extra = sorted(map(repr, set(got) - set(expected)))
-            return f"keys differ (missing: {', '.join(missing) or '-'}; extra: {', '.join(extra) or '-'})"
-        for key in expected:
-            reason = describe_difference(expected[key], got[key])
-            if reason:
-                return f"key {key!r}: {reason}"
-        return None
-    if isinstance(expected, Sequence):
-        if not isinstance(got, (Sequence, np.ndarray)) or isinstance(got, str):
-            return f"expected a {type(expected).__name__}, received {type(got).__name__}"
-        if len(got) != len(expected):
-            return f"length {len(got)} differs from the expected length {len(expected)}"
-        for i, (e, g) in enumerate(zip(expected, got, strict=True)):
-            reason = describe_difference(e, g)
-            if reason:
-                return f"item {i}: {reason}"
-        return None
-    try:
-        equal = bool(expected == got)
-    except Exception:  # noqa: BLE001 - an uncomparable value is a mismatch
-        equal = False
-    return None if equal else "the values differ"
-
-
-def values_match(expected: Any, got: Any) -> bool:
-    """Default comparer: numpy/pandas-aware equality, approximate for floats.
-
-    Examples
-    --------
-    >>> values_match(np.array([0.5, np.nan]), [0.5 + 1e-12, np.nan])
-    True
-    >>> values_match(3, 4)
-    False
-    """
-    return describe_difference(expected, got) is None
-
-
 # --------------------------------------------------------------------------- verdicts
 def _fail(
     name: str,
@@ -336,8 +144,22 @@ def _fail(
     return f"{name}: {headline}" + (f" ({summary})" if summary else "")
 
 
+def graded_run() -> bool:
+    """True while nbgrader executes the notebook (``nbgrader autograde`` or ``validate``).
+
+    Examples
+    --------
+    >>> import os
+    >>> graded_run() == bool(os.environ.get("NBGRADER_EXECUTION"))
+    True
+    """
+    return bool(os.environ.get("NBGRADER_EXECUTION"))
+
+
 def _not_attempted(name: str) -> CheckResult:
     print(f"⏳ {name}: not attempted yet — fill in the cell above and re-run")
+    if graded_run():
+        raise AssertionError(f"{name}: not attempted (nbgrader scores this check 0)")
     return CheckResult(False)
 
 
@@ -346,26 +168,61 @@ def _error_text(err: BaseException) -> str:
     return f"{type(err).__name__}: {message}" if message else type(err).__name__
 
 
+def _compare_reason(
+    compare: Callable[[Any, Any], Any] | None, expected: Any, got: Any
+) -> str | None:
+    """Why ``got`` fails: ``compare`` may return True/False or a reason string (None = match)."""
+    if compare is None:
+        return describe_difference(expected, got)
+    try:
+        outcome = compare(expected, got)
+    except Exception as err:  # noqa: BLE001 - an answer the comparison cannot read is wrong
+        return f"the result could not be compared ({_error_text(err)})"
+    if outcome is None or outcome is True:
+        return None
+    if isinstance(outcome, str):
+        return outcome or None
+    if bool(outcome):
+        return None
+    plain = describe_difference(expected, got)
+    return plain or "the result differs from the expected one"
+
+
 def _verdict(
     name: str,
     *,
     expected: Any,
     got: Any,
-    compare: Callable[[Any, Any], bool] | None,
+    compare: Callable[[Any, Any], Any] | None,
     hint: str | None,
     inputs: str | None,
+    label: str | None = None,
+    reveal: bool = True,
 ) -> None:
     """Compare one result; print and raise AssertionError on a mismatch."""
-    if compare is None:
-        reason = describe_difference(expected, got)
-    else:
-        reason = None if compare(expected, got) else "the custom comparison failed"
+    reason = _compare_reason(compare, expected, got)
     if reason is None:
         return
-    details = [("input", inputs)] if inputs is not None else []
-    details += [("expected", _show(expected)), ("received", _show(got)), ("why", reason)]
-    where = f"for {inputs}: " if inputs is not None else ""
-    raise AssertionError(_fail(name, "wrong result", details, hint, summary=where + reason))
+    details = [("case", label)] if label else []
+    details += [("input", inputs)] if inputs is not None else []
+    details += [("expected", _show(expected))] if reveal else []
+    details += [("received", _show(got))]
+    details += [("why", reason)] if reveal or compare is not None else []
+    where = f"case '{label}': " if label else ""
+    headline = "wrong result" + (f" (case: {label})" if label else "")
+    summary = where + (reason if reveal or compare is not None else "not the expected value")
+    raise AssertionError(_fail(name, headline, details, hint, summary=summary))
+
+
+def _changed_inputs(before: tuple[tuple, dict], after: tuple[tuple, dict]) -> str | None:
+    """Name the first argument the learner's function modified in place, if any."""
+    (args0, kwargs0), (args1, kwargs1) = before, after
+    named = [(f"argument {i + 1}", a, b) for i, (a, b) in enumerate(zip(args0, args1, strict=True))]
+    named += [(f"argument {key!r}", kwargs0[key], kwargs1[key]) for key in kwargs0]
+    for what, old, new in named:
+        if describe_difference(old, new) is not None:
+            return what
+    return None
 
 
 def check_function(
@@ -375,7 +232,9 @@ def check_function(
     cases: Sequence[Case],
     name: str,
     hint: str | None = None,
-    compare: Callable[[Any, Any], bool] | None = None,
+    compare: Callable[[Any, Any], Any] | None = None,
+    inputs_read_only: bool = False,
+    reveal: bool = True,
 ) -> CheckResult:
     """Check a learner's function against a reference implementation.
 
@@ -392,8 +251,15 @@ def check_function(
         Name shown in the verdict, usually the function name.
     hint : str, optional
         Printed with a failing verdict.
-    compare : callable(expected, got) -> bool, optional
-        Override the default numpy/pandas-aware comparison.
+    compare : callable(expected, got), optional
+        Override the default numpy/pandas-aware comparison. It returns True (or None) on a
+        match and False or a string saying what differed otherwise.
+    inputs_read_only : bool
+        When True, an answer that modifies one of its arguments in place fails (for
+        exercises whose statement forbids it).
+    reveal : bool
+        When False, a wrong result is reported with what differed but not the expected
+        value (for exercises whose answer is a single number).
 
     Returns
     -------
@@ -404,8 +270,8 @@ def check_function(
     Raises
     ------
     AssertionError
-        On the first wrong result or unexpected exception, after printing the input,
-        expected and received values and the hint.
+        On the first wrong result or unexpected exception, after printing the case, the
+        input, expected and received values and the hint.
 
     Examples
     --------
@@ -422,6 +288,7 @@ def check_function(
         raise ValueError(f"{name}: cases must contain at least one Case; got none")
     for i, case in enumerate(cases):
         inputs = case.describe(name)
+        label = case.label
         args, kwargs = case.fresh()
         try:
             expected = reference(*args, **kwargs)
@@ -434,32 +301,35 @@ def check_function(
         except NotImplementedError as err:
             if i == 0:
                 return _not_attempted(name)
-            details = [("input", inputs), ("error", _error_text(err))]
+            details = [("case", label), ("input", inputs), ("error", _error_text(err))]
             raise AssertionError(
                 _fail(
                     name,
                     "raised NotImplementedError on a later case",
                     details,
                     hint,
-                    summary=f"for {inputs}",
+                    summary=f"case '{label}'",
                 )
             ) from None
         except Exception as err:  # noqa: BLE001 - report any learner error kindly
             if ref_error is not None and isinstance(err, type(ref_error)):
                 continue
             want = f"raise {type(ref_error).__name__}" if ref_error else _show(expected)
-            details = [("input", inputs), ("expected", want), ("error", _error_text(err))]
+            details = [("case", label), ("input", inputs)]
+            details += [("expected", want)] if reveal or ref_error else []
+            details += [("error", _error_text(err))]
             raise AssertionError(
                 _fail(
                     name,
-                    f"raised {type(err).__name__}",
+                    f"raised {type(err).__name__} (case: {label})",
                     details,
                     hint,
-                    summary=f"for {inputs}: {_error_text(err)}",
+                    summary=f"case '{label}': {_error_text(err)}",
                 )
             ) from err
         if ref_error is not None:
             details = [
+                ("case", label),
                 ("input", inputs),
                 ("expected", f"raise {_error_text(ref_error)}"),
                 ("received", _show(got)),
@@ -467,13 +337,35 @@ def check_function(
             raise AssertionError(
                 _fail(
                     name,
-                    f"should raise {type(ref_error).__name__}",
+                    f"should raise {type(ref_error).__name__} (case: {label})",
                     details,
                     hint,
-                    summary=f"for {inputs}",
+                    summary=f"case '{label}'",
                 )
             )
-        _verdict(name, expected=expected, got=got, compare=compare, hint=hint, inputs=inputs)
+        if inputs_read_only:
+            changed = _changed_inputs(case.fresh(), (args, kwargs))
+            if changed:
+                details = [("case", label), ("input", inputs), ("why", f"{changed} was modified")]
+                raise AssertionError(
+                    _fail(
+                        name,
+                        f"modified its input in place (case: {label})",
+                        details,
+                        hint,
+                        summary=f"case '{label}': {changed} was modified in place",
+                    )
+                )
+        _verdict(
+            name,
+            expected=expected,
+            got=got,
+            compare=compare,
+            hint=hint,
+            inputs=inputs,
+            label=label,
+            reveal=reveal,
+        )
     n = len(cases)
     print(f"✅ {name}: passed {n} check{'s' if n != 1 else ''}")
     print("\n".join(f"   - {case.label}" for case in cases))
@@ -486,14 +378,16 @@ def check_answer(
     expected: Any,
     name: str,
     hint: str | None = None,
-    compare: Callable[[Any, Any], bool] | None = None,
+    compare: Callable[[Any, Any], Any] | None = None,
+    reveal: bool = True,
 ) -> bool:
     """Check a single computed value (e.g. a number the learner works out).
 
     ``value`` may be a zero-argument callable, which is called here: write the
     computation inside ``def answer(): ...`` so the untouched exercise (which raises
     ``NotImplementedError``) still lets the notebook run. ``None`` or ``...`` also
-    count as not attempted.
+    count as not attempted. With ``reveal=False`` a wrong value is reported without the
+    expected one (the hint must guide instead).
 
     Returns
     -------
@@ -517,12 +411,113 @@ def check_answer(
         except NotImplementedError:
             return _not_attempted(name)
         except Exception as err:  # noqa: BLE001 - report any learner error kindly
-            details = [("expected", _show(expected)), ("error", _error_text(err))]
+            details = [("expected", _show(expected))] if reveal else []
+            details += [("error", _error_text(err))]
             raise AssertionError(
                 _fail(name, f"raised {type(err).__name__}", details, hint, _error_text(err))
             ) from err
     if value is None or value is Ellipsis:
         return _not_attempted(name)
-    _verdict(name, expected=expected, got=value, compare=compare, hint=hint, inputs=None)
+    _verdict(
+        name,
+        expected=expected,
+        got=value,
+        compare=compare,
+        hint=hint,
+        inputs=None,
+        reveal=reveal,
+    )
     print(f"✅ {name}: correct ({short_repr(value)})")
     return CheckResult(True)
+
+
+def passes_quietly(check: Callable[[Callable], Any], fn: Callable) -> bool:
+    """Run ``check(fn)`` without printing; True only if it passes (not attempted = False).
+
+    Examples
+    --------
+    >>> def check_double(f):
+    ...     return check_function(f, reference=lambda x: 2 * x, cases=[Case(3)], name="double")
+    >>> passes_quietly(check_double, lambda x: x + x), passes_quietly(check_double, abs)
+    (True, False)
+    """
+    with contextlib.redirect_stdout(io.StringIO()):
+        try:
+            return bool(check(fn))
+        except Exception:  # noqa: BLE001 - any failure of the learner's function
+            return False
+
+
+def require_upstream(
+    name: str, upstream: str, check: Callable, fn: Callable | None
+) -> CheckResult | None:
+    """Stop ``name``'s check early when the learner's ``upstream`` function is not ready.
+
+    Use it in a check whose exercise calls an earlier exercise's function. Returns None
+    when ``upstream`` passes its own check (go on checking ``name``); returns a falsy
+    "not attempted" result while ``upstream`` is not attempted (under nbgrader this
+    raises, like any unattempted check); raises AssertionError naming ``upstream`` when it
+    is attempted but wrong, so the failure is not blamed on ``name``.
+    """
+    if fn is None:
+        return None
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            state = "pass" if check(fn) else "todo"
+        except Exception:  # noqa: BLE001 - any failure of the learner's upstream function
+            state = "fail"
+    if state == "pass":
+        return None
+    if state == "todo":
+        print(f"⏳ {name}: waiting for {upstream}, which is not attempted yet")
+        return _not_attempted(name)
+    headline = f"depends on your {upstream}, which does not pass its own check yet"
+    details = [("why", f"fix {upstream} first (run its check cell), then re-run this cell")]
+    raise AssertionError(_fail(name, headline, details, None))
+
+
+def with_reference(reference: Callable) -> Callable[[Callable], Callable]:
+    """Decorator: remember the reference implementation a check compares with.
+
+    :func:`working_or_reference` uses it in demo cells. The reference is reachable as
+    ``check_x.reference``, not under the exercise's own name.
+    """
+
+    def attach(check: Callable) -> Callable:
+        check.reference = reference
+        return check
+
+    return attach
+
+
+def working_or_reference(
+    fn: Callable, check: Callable, reference: Callable | None = None, name: str | None = None
+) -> Callable:
+    """The learner's ``fn`` if it passes ``check``, else the reference (and say so).
+
+    Demo cells that run the learner's function on real data call this first, so a wrong
+    or unfinished answer does not produce misleading tables and plots. ``reference``
+    defaults to the one the check was declared with (:func:`with_reference`).
+
+    Examples
+    --------
+    >>> @with_reference(lambda x: 2 * x)
+    ... def check_double(f):
+    ...     return check_function(f, reference=lambda x: 2 * x, cases=[Case(3)], name="double")
+    >>> def double(x):
+    ...     return x + 2
+    >>> working_or_reference(double, check_double)(4)
+    ⚠️ double does not pass its check yet: this demo uses the course's reference instead
+    8
+    """
+    reference = reference if reference is not None else getattr(check, "reference", None)
+    if reference is None:
+        raise ValueError(
+            f"{getattr(check, '__name__', check)!r} declares no reference to fall back to"
+        )
+    if passes_quietly(check, fn):
+        return fn
+    name = name or getattr(fn, "__name__", "your function")
+    print(f"⚠️ {name} does not pass its check yet: this demo uses the course's reference instead")
+    return reference

@@ -15,14 +15,19 @@ The learner re-derives three capacity formulas for a variant of the course platf
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
 from course_utils.design import capacity, demand
 from course_utils.design.demand import request_cpu_ms
 from course_utils.design.requirements import SystemRequirements
-from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
+from course_utils.exercises.checking import (
+    Case,
+    CheckResult,
+    check_function,
+    require_upstream,
+    with_reference,
+)
 
 __all__ = [
     "CORES_PER_MACHINE",
@@ -59,12 +64,15 @@ MOBILE_FIXED_STAGES = {
 """Stage budgets (ms) already agreed for the mobile app; ranking gets what is left."""
 
 CORES_HINT = (
-    "busy cores = qps x (cpu_ms_per_request / 1000); divide by target_utilisation to keep "
-    "headroom. Raise ValueError when target_utilisation is not in (0, 1]."
+    "How many cores are busy at every instant when each of qps requests per second needs "
+    "cpu_ms_per_request milliseconds of CPU? Mind the units. Running at a target "
+    "utilisation means provisioning more than the busy cores. Raise ValueError when "
+    "target_utilisation is not in (0, 1]."
 )
 MACHINES_HINT = (
-    "Call your cores_needed with VARIANT.peak_qps and CPU_MS_PER_REQUEST (default utilisation "
-    "0.5), then capacity.machines_needed(cores, CORES_PER_MACHINE) rounds up to whole machines."
+    "Reuse your cores_needed at the default utilisation. A machine is bought whole: how "
+    "should a fractional number of machines be turned into a whole one? "
+    "course_utils.design.capacity has a helper for exactly that."
 )
 BUDGET_HINT = (
     "remaining = p99_ms - sum(stages.values()); raise ValueError when the stages already "
@@ -98,22 +106,64 @@ def check_cores_needed(fn: Callable) -> CheckResult:
     )
 
 
-def _variant_machines() -> int:
-    cores = capacity.cores_needed(VARIANT.peak_qps, CPU_MS_PER_REQUEST)
-    return capacity.machines_needed(cores, CORES_PER_MACHINE)
+def _machines_reference(
+    peak_qps, cpu_ms_per_request=CPU_MS_PER_REQUEST, cores_per_machine=CORES_PER_MACHINE
+) -> int:
+    cores = capacity.cores_needed(peak_qps, cpu_ms_per_request)
+    return capacity.machines_needed(cores, cores_per_machine)
 
 
-def check_variant_machines(answer: Any) -> CheckResult:
-    """Check the number of machines the variant needs (a number or a zero-argument function).
+def check_variant_machines(fn: Callable, cores_needed: Callable | None = None) -> CheckResult:
+    """Check ``variant_machines(peak_qps=..., cpu_ms_per_request=..., cores_per_machine=...)``.
+
+    It is tried on several loads (whole and fractional machine counts), so a typed-in
+    number cannot pass, and a wrong answer does not print the expected count. Pass the
+    learner's ``cores_needed`` too: when it is wrong, the verdict says so instead of
+    blaming ``variant_machines``.
 
     Examples
     --------
-    >>> ok = check_variant_machines(lambda: 1013)
-    ✅ variant machines: correct (1013)
+    >>> ok = check_variant_machines(_machines_reference, capacity.cores_needed)  # doctest: +ELLIPSIS
+    ✅ variant_machines: passed 5 checks
+    ...
     """
-    return check_answer(
-        answer, expected=_variant_machines(), name="variant machines", hint=MACHINES_HINT
+    waiting = require_upstream("variant_machines", "cores_needed", _quiet_cores_check, cores_needed)
+    if waiting is not None:
+        return waiting
+    cases = [
+        Case(VARIANT.peak_qps, label="the variant's peak load"),
+        Case(245_000, label="a load that needs 306.25 machines: round up, not to nearest"),
+        Case(100_000, 20.0, 32, label="the course platform"),
+        Case(1_000, 2.5, 8, label="a small service: less than one machine is still one"),
+        Case(50_000, 12.0, 48, label="other CPU time and machine size: 25 machines exactly"),
+    ]
+    return check_function(
+        fn,
+        reference=_machines_reference,
+        cases=cases,
+        name="variant_machines",
+        hint=MACHINES_HINT,
+        compare=_same_machine_count,
+        reveal=False,
     )
+
+
+def _same_machine_count(expected, got):
+    if isinstance(got, (bool, np.bool_)) or not isinstance(
+        got, (int, float, np.integer, np.floating)
+    ):
+        return f"expected a whole number of machines, received {type(got).__name__}"
+    if got != int(got):
+        return "a fraction of a machine cannot be bought: round to a whole number"
+    if got < expected:
+        return "too few machines: round UP (a partial machine is a whole machine)"
+    if got > expected:
+        return "too many machines: check the units and the utilisation"
+    return None
+
+
+def _quiet_cores_check(fn: Callable) -> CheckResult:
+    return check_cores_needed(fn)
 
 
 def check_remaining_budget_ms(fn: Callable) -> CheckResult:
@@ -198,3 +248,11 @@ def check_peak_qps(fn: Callable) -> CheckResult:
     return check_function(
         fn, reference=demand.peak_qps, cases=cases, name="peak_qps", hint=PEAK_HINT
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(capacity.remaining_budget_ms)(check_remaining_budget_ms)
+with_reference(capacity.embedding_memory_bytes)(check_embedding_memory_bytes)
+with_reference(capacity.cores_needed)(check_cores_needed)
+with_reference(_machines_reference)(check_variant_machines)
+with_reference(demand.peak_qps)(check_peak_qps)

@@ -1,4 +1,13 @@
-"""Checks for the step 2 exercises (problem framing): labels and the popularity baseline."""
+"""Checks for the step 2 exercises (problem framing): labels, the popularity baseline and
+negatives from impressions.
+
+* ``label_relevant(interactions, rating_threshold, watch_threshold)`` against
+  :func:`course_utils.design.labels.relevance_labels` (any 1-D container of booleans);
+* ``positive_share(values, thresholds)``: share of non-missing values >= each threshold;
+* ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``;
+* ``impression_negatives(impressions, plays, label_days)``: the pairs shown and not played within the label window;
+  (any row order, any index).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from course_utils.data import schema as S
-from course_utils.design.labels import relevance_labels
-from course_utils.exercises.checking import Case, check_function
+from course_utils.design import labels
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 from course_utils.models import Popularity
 
 __all__ = [
@@ -21,11 +30,38 @@ __all__ = [
     "check_rmse",
 ]
 
+LABEL_HINT = (
+    "Two kinds of rows: those with a rating and those without (notna). Each kind has its own "
+    "rule; build one boolean Series per kind and combine them so that every row gets exactly "
+    "one verdict."
+)
+SHARE_HINT = (
+    "Missing values are not part of the denominator. Broadcasting a column of thresholds "
+    "against a row of values gives a (thresholds x values) table in one step."
+)
+POPULARITY_HINT = (
+    "Count training interactions per item and order the items (most first; what breaks a "
+    "tie?). Each user then walks down that single list, skipping what they already have."
+)
 
-def _same_values(expected, got) -> bool:
-    got = np.asarray(got)
-    return got.shape == np.asarray(expected).shape and bool(
-        np.array_equal(np.asarray(expected, dtype=bool), got.astype(bool))
+
+def _same_labels(expected, got):
+    """Any 1-D container of booleans (or 0/1) with the expected labels, row for row."""
+    try:
+        got = np.asarray(got)
+    except Exception:  # noqa: BLE001
+        return f"expected one boolean per row, received {type(got).__name__}"
+    if got.shape != np.shape(expected):
+        return f"expected {len(expected)} labels (one per row), received shape {got.shape}"
+    if got.dtype.kind not in "biu" and not (got.dtype.kind == "f" and np.isin(got, [0, 1]).all()):
+        return f"expected booleans, received dtype {got.dtype}"
+    wrong = np.flatnonzero(np.asarray(expected, dtype=bool) != got.astype(bool))
+    if len(wrong) == 0:
+        return None
+    i = int(wrong[0])
+    return (
+        f"{len(wrong)} of {len(expected)} labels differ; first at row {i}: "
+        f"expected {bool(expected[i])}, received {bool(got[i])}"
     )
 
 
@@ -38,8 +74,21 @@ def _events() -> pd.DataFrame:
     )
 
 
-def check_label_relevant(fn: Callable) -> bool:
-    """Check ``label_relevant(interactions, rating_threshold, watch_threshold)``."""
+def _labels_reference(df, rating_threshold=4.0, watch_threshold=60.0) -> np.ndarray:
+    return labels.relevance_labels(
+        df, rating_threshold=rating_threshold, watch_threshold=watch_threshold
+    ).to_numpy()
+
+
+def check_label_relevant(fn: Callable) -> CheckResult:
+    """Check ``label_relevant(interactions, rating_threshold, watch_threshold)``.
+
+    Examples
+    --------
+    >>> ok = check_label_relevant(_labels_reference)  # doctest: +ELLIPSIS
+    ✅ label_relevant: passed 5 checks
+    ...
+    """
     events = _events()
     cases = [
         Case(events, rating_threshold=4.0, watch_threshold=60.0, label="default thresholds"),
@@ -56,17 +105,20 @@ def check_label_relevant(fn: Callable) -> bool:
             watch_threshold=0.0,
             label="everyone rated: the rating decides, even after a full watch",
         ),
+        Case(
+            events.iloc[[6, 0, 4]].reset_index(drop=True),
+            rating_threshold=5.0,
+            watch_threshold=12.0,
+            label="thresholds are inclusive (>=)",
+        ),
     ]
     return check_function(
         fn,
-        reference=lambda df, rating_threshold, watch_threshold: relevance_labels(
-            df, rating_threshold=rating_threshold, watch_threshold=watch_threshold
-        ).to_numpy(),
+        reference=_labels_reference,
         cases=cases,
         name="label_relevant",
-        compare=_same_values,
-        hint="Where the rating is present it decides (rating >= rating_threshold); where it is "
-        "NaN, use watch_pct >= watch_threshold. Combine with & and | on boolean Series.",
+        compare=_same_labels,
+        hint=LABEL_HINT,
     )
 
 
@@ -76,27 +128,31 @@ def _positive_share(values, thresholds):
     return (v[None, :] >= np.asarray(thresholds, dtype=float)[:, None]).mean(axis=1)
 
 
-def check_positive_share(fn: Callable) -> bool:
-    """Check ``positive_share(values, thresholds)``: share of non-missing values >= each threshold."""
+def check_positive_share(fn: Callable) -> CheckResult:
+    """Check ``positive_share(values, thresholds)``: share of non-missing values >= each threshold.
+
+    Examples
+    --------
+    >>> ok = check_positive_share(_positive_share)  # doctest: +ELLIPSIS
+    ✅ positive_share: passed 5 checks
+    ...
+    """
     rng = np.random.default_rng(2)
     ratings = rng.choice(np.arange(0.5, 5.5, 0.5), size=500)
+    ratings[rng.random(500) < 0.2] = np.nan
     cases = [
         Case(np.array([1.0, 2.0, 3.0, 4.0]), np.array([2.5]), label="one threshold"),
         Case(
             np.array([1.0, 2.0, 3.0, 4.0]),
             np.array([0.0, 4.0, 4.5]),
-            label="all, one, none positive",
+            label="all, one (a value equal to the threshold counts), none positive",
         ),
         Case(np.array([5.0, np.nan, 3.0, np.nan]), np.array([4.0]), label="NaN values ignored"),
-        Case(ratings, np.arange(1.0, 5.5, 0.5), label="500 random ratings, 9 thresholds"),
+        Case(np.array([2.0, 3.0, 1.0]), np.array([3.0, 1.0]), label="thresholds in any order"),
+        Case(ratings, np.arange(1.0, 5.5, 0.5), label="500 ratings, 20 % missing, 9 thresholds"),
     ]
     return check_function(
-        fn,
-        reference=_positive_share,
-        cases=cases,
-        name="positive_share",
-        hint="Drop NaN first, then compare a (thresholds x 1) column against a (1 x values) row "
-        "with broadcasting and take the mean along the values axis.",
+        fn, reference=_positive_share, cases=cases, name="positive_share", hint=SHARE_HINT
     )
 
 
@@ -104,8 +160,15 @@ def _popularity_recommend(train: pd.DataFrame, user_ids, k: int) -> np.ndarray:
     return Popularity().fit(train).recommend(np.asarray(user_ids), k=k)[0]
 
 
-def check_popularity_recommend(fn: Callable) -> bool:
-    """Check ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``."""
+def check_popularity_recommend(fn: Callable) -> CheckResult:
+    """Check ``popularity_recommend(train, user_ids, k)`` against the package's ``Popularity``.
+
+    Examples
+    --------
+    >>> ok = check_popularity_recommend(_popularity_recommend)  # doctest: +ELLIPSIS
+    ✅ popularity_recommend: passed 5 checks
+    ...
+    """
     train = pd.DataFrame(
         {
             S.USER_ID: [1, 1, 2, 2, 3, 3, 3, 4],
@@ -120,6 +183,7 @@ def check_popularity_recommend(fn: Callable) -> bool:
         Case(train, [4], k=2, label="most popular first"),
         Case(train, [3], k=2, label="seen items are excluded"),
         Case(train, [1, 4], k=3, label="ties go to the smaller item id"),
+        Case(train, [2, 1], k=1, label="users in the order asked, k=1"),
         Case(big, list(range(0, 50, 7)), k=10, label="50 users, 200 items"),
     ]
     return check_function(
@@ -127,8 +191,7 @@ def check_popularity_recommend(fn: Callable) -> bool:
         reference=_popularity_recommend,
         cases=cases,
         name="popularity_recommend",
-        hint="Count interactions per item; sort by (-count, item_id); for each user walk down "
-        "that list skipping the items they already have in train. Return a (n_users, k) array.",
+        hint=POPULARITY_HINT,
     )
 
 
@@ -321,3 +384,12 @@ def check_impression_negatives(fn: Callable) -> bool:
         "title (groupby([user_id, item_id]).timestamp.min()); drop the rows where that first "
         "play is before impression time + label_days. Return user_id, item_id, timestamp.",
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(_popularity_recommend)(check_popularity_recommend)
+with_reference(_impression_negatives)(check_impression_negatives)
+with_reference(_labels_reference)(check_label_relevant)
+with_reference(_positive_share)(check_positive_share)
+with_reference(_rmse)(check_rmse)
+with_reference(_ndcg_from_scores)(check_ndcg_from_scores)

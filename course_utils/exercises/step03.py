@@ -6,7 +6,9 @@
   against :func:`course_utils.features.user_activity`;
 * ``gini(counts)``: the Gini coefficient of item popularity, checked against
   :func:`course_utils.gini`;
-* which column of :func:`suspect_item_table` leaks the future (``check_leaky_feature``).
+* ``leaky_feature(suspect, interactions, items, cutoff)``: which column of a
+  :func:`suspect_item_table` leaks the future (``check_leaky_feature``), tried on tables in
+  which different columns leak.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import pandas as pd
 from course_utils import features
 from course_utils.data import gini, splits
 from course_utils.data import schema as S
-from course_utils.exercises.checking import Case, CheckResult, check_answer, check_function
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 
 __all__ = [
     "HISTORY_COLUMNS",
@@ -34,16 +36,16 @@ __all__ = [
 HISTORY_COLUMNS = ["n_interactions", "mean_rating", "days_since_last"]
 
 MASK_HINT = (
-    "Sort the rows by (user_id, timestamp, item_id) (np.lexsort or DataFrame.sort_values), "
-    "number each user's rows 0, 1, 2, ... in that order (groupby(...).cumcount()), and mark "
-    "a row as train when its number is < ceil(train_frac * n_user). Return the mask in the "
-    "ORIGINAL row order. Raise ValueError unless 0 < train_frac < 1."
+    "Order each user's rows by (timestamp, item_id), number them 0, 1, 2, ... and keep the "
+    "first ceil(train_frac * n) in train; return the mask in the ORIGINAL row order. Beware "
+    "floating point: 0.28 * 25 is 7.000000000000001 in floats, and its ceiling is 8, not 7 "
+    "(subtract a tiny epsilon before the ceiling, or count in integers). Raise ValueError "
+    "unless 0 < train_frac < 1."
 )
 HISTORY_HINT = (
-    "Keep only rows with timestamp < cutoff (strictly before), then group by user_id: "
-    "n_interactions = size, mean_rating = mean of the rating (NaN ignored), "
-    "days_since_last = (cutoff - last timestamp) / pd.Timedelta(days=1). Return a DataFrame "
-    "indexed by user_id with exactly these three columns in this order."
+    "Only interactions strictly before the cutoff exist for this feature. Per user: how "
+    "many, the mean of the ratings that are present, and how long ago (in days, as a float) "
+    "the last one was. One row per user, user ids as the index (or a user_id column)."
 )
 GINI_HINT = (
     "Sort the counts ascending as x_1 <= ... <= x_n; with i = 1..n, "
@@ -51,10 +53,11 @@ GINI_HINT = (
     "holding everything among n gives (n - 1) / n."
 )
 LEAK_HINT = (
-    "Recompute the item features as of the cutoff with "
-    "course_utils.features.item_features(interactions, items, cutoff) and compare each "
-    "column of the suspect table with it: the leaking column is the one that differs."
+    "What would an honest table look like? The package can compute item features as of a "
+    "cutoff. Compare it with the suspect column by column; missing values (NaN) must count "
+    "as equal to each other."
 )
+LEAKABLE = ("n_interactions", "n_recent", "mean_rating", "days_since_first")
 
 
 def _frame(rows) -> pd.DataFrame:
@@ -91,7 +94,7 @@ def check_per_user_train_mask(fn: Callable) -> CheckResult:
     Examples
     --------
     >>> ok = check_per_user_train_mask(_reference_mask)  # doctest: +ELLIPSIS
-    ✅ per_user_train_mask: passed 7 checks
+    ✅ per_user_train_mask: passed 9 checks
     ...
     """
     cases = [
@@ -132,6 +135,16 @@ def check_per_user_train_mask(fn: Callable) -> CheckResult:
             0.6,
             label="users interleaved",
         ),  # fmt: skip
+        Case(
+            _frame([(7, 100 + i, 4.0, i) for i in range(25)] + [(8, 1, 3.0, 0)]),
+            0.28,
+            label="float trap: 0.28 x 25 interactions -> 7 in train, not 8",
+        ),  # fmt: skip
+        Case(
+            _frame([(5, 100 + i, 4.0, 50 - i) for i in range(50)]),
+            0.56,
+            label="float trap: 0.56 x 50 -> 28 in train, not 29",
+        ),  # fmt: skip
         Case(_random_frame(0), 0.8, label="300 random rows, 25 users (seed 0)"),
         Case(_random_frame(1), 0.3, label="300 random rows, train_frac=0.3 (seed 1)"),
         Case(_frame([(1, 1, 4.0, 0)]), 1.0, label="train_frac=1.0 raises ValueError"),
@@ -170,8 +183,39 @@ def check_user_history_features(fn: Callable) -> CheckResult:
     ]
     return check_function(
         fn, reference=_reference_history, cases=cases, name="user_history_features",
-        hint=HISTORY_HINT,
+        hint=HISTORY_HINT, compare=_same_history,
     )  # fmt: skip
+
+
+def _same_history(expected: pd.DataFrame, got) -> str | None:
+    """One row per user (index or ``user_id`` column, any order), the three columns."""
+    if not isinstance(got, pd.DataFrame):
+        return f"expected a DataFrame, received {type(got).__name__}"
+    if S.USER_ID in got.columns:
+        got = got.set_index(S.USER_ID)
+    missing = [c for c in HISTORY_COLUMNS if c not in got.columns]
+    if missing:
+        return f"missing columns {missing} (received {list(got.columns)})"
+    if got.index.has_duplicates:
+        return "several rows for the same user: one row per user"
+    extra = sorted(set(got.index) - set(expected.index))
+    lost = sorted(set(expected.index) - set(got.index))
+    if extra or lost:
+        return (
+            f"users differ: {len(extra)} unexpected (first {extra[:3]}), "
+            f"{len(lost)} missing (first {lost[:3]})"
+        )
+    aligned = got.loc[expected.index, HISTORY_COLUMNS].astype(float)
+    for column in HISTORY_COLUMNS:
+        want, have = expected[column].to_numpy(float), aligned[column].to_numpy(float)
+        close = np.isclose(have, want, rtol=1e-6, atol=1e-9, equal_nan=True)
+        if not close.all():
+            user = expected.index[int(np.flatnonzero(~close)[0])]
+            return (
+                f"column {column!r} differs for {int((~close).sum())} users; first user "
+                f"{user}: expected {want[~close][0]:.6g}, received {have[~close][0]:.6g}"
+            )
+    return None
 
 
 # --------------------------------------------------------------------------- Gini
@@ -197,32 +241,69 @@ def check_gini(fn: Callable) -> CheckResult:
 
 
 # --------------------------------------------------------------------------- find the leak
-def suspect_item_table(interactions: pd.DataFrame, items: pd.DataFrame, cutoff) -> pd.DataFrame:
+def suspect_item_table(
+    interactions: pd.DataFrame, items: pd.DataFrame, cutoff, leak: str = "mean_rating"
+) -> pd.DataFrame:
     """Item features "as of ``cutoff``" built by a hurried teammate: one column leaks.
 
     Returns the columns ``n_interactions``, ``n_recent``, ``mean_rating`` and
-    ``days_since_first`` of :func:`course_utils.features.item_features`; one of them was
-    computed on all interactions instead of those before the cutoff.
+    ``days_since_first`` of :func:`course_utils.features.item_features`; the column
+    ``leak`` was computed on all interactions instead of those before the cutoff.
     """
+    if leak not in LEAKABLE:
+        raise ValueError(f"leak must be one of {LEAKABLE}; got {leak!r}")
     honest = features.item_features(interactions, items, cutoff)
     end = interactions[S.TIMESTAMP].max() + pd.Timedelta(seconds=1)
     everything = features.item_features(interactions, items, end)
-    table = honest[["n_interactions", "n_recent", "mean_rating", "days_since_first"]].copy()
-    table["mean_rating"] = everything["mean_rating"]
+    table = honest[list(LEAKABLE)].copy()
+    table[leak] = everything[leak]
     return table
 
 
-def check_leaky_feature(answer) -> CheckResult:
-    """Check the name of the leaking column of :func:`suspect_item_table`.
+def _leak_reference(suspect, interactions, items, cutoff) -> str:
+    honest = features.item_features(interactions, items, cutoff)
+    differs = [c for c in suspect.columns if not np.allclose(suspect[c], honest[c], equal_nan=True)]
+    return differs[0]
 
-    ``answer`` is the column name or a zero-argument function returning it.
+
+def _catalogue(ids) -> pd.DataFrame:
+    ids = np.unique(ids)
+    return pd.DataFrame(
+        {
+            S.ITEM_ID: ids,
+            S.GENRES: [["Drama"] for _ in ids],
+            S.YEAR: pd.array([2000] * len(ids), dtype="Int64"),
+        }
+    )
+
+
+def _leak_case(seed: int, leak: str) -> Case:
+    events = _random_frame(seed, n=400, n_users=30)
+    items = _catalogue(np.r_[events[S.ITEM_ID].to_numpy(), 500])  # item 500: never seen
+    cutoff = pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(days=60)
+    suspect = suspect_item_table(events, items, cutoff, leak=leak)
+    return Case(
+        suspect, events, items, cutoff, label=f"a table where another column leaks (seed {seed})"
+    )
+
+
+def check_leaky_feature(fn: Callable) -> CheckResult:
+    """Check ``leaky_feature(suspect, interactions, items, cutoff)``, the leaking column's name.
+
+    It is tried on suspect tables in which different columns leak, so the name must be
+    found with code; a wrong name is not answered with the right one.
 
     Examples
     --------
-    >>> ok = check_leaky_feature("mean_rating")
-    ✅ leaky_feature: correct ('mean_rating')
+    >>> ok = check_leaky_feature(_leak_reference)  # doctest: +ELLIPSIS
+    ✅ leaky_feature: passed 4 checks
+    ...
     """
-    return check_answer(answer, expected="mean_rating", name="leaky_feature", hint=LEAK_HINT)
+    cases = [_leak_case(seed, leak) for seed, leak in enumerate(LEAKABLE)]
+    return check_function(
+        fn, reference=_leak_reference, cases=cases, name="leaky_feature", hint=LEAK_HINT,
+        reveal=False,
+    )  # fmt: skip
 
 
 # --------------------------------------------------------------------------- as-of join
@@ -298,3 +379,11 @@ def _same_feature_frame(expected: pd.DataFrame, got) -> bool:
         equal_nan=True,
     )
     return bool(n_ok and m_ok)
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(_reference_mask)(check_per_user_train_mask)
+with_reference(gini)(check_gini)
+with_reference(_leak_reference)(check_leaky_feature)
+with_reference(_reference_history)(check_user_history_features)
+with_reference(_asof_user_features)(check_asof_user_features)

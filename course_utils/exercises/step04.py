@@ -16,19 +16,20 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils.exercises.checking import Case, check_function
+from course_utils.exercises.checking import Case, check_function, with_reference
 from course_utils.models import als, ease, knn
 
 __all__ = ["check_als_user_update", "check_ease_closed_form", "check_cosine_item_similarity"]
 
 ALS_HINT = (
-    "x_u = (Y^T Y + Y^T (C_u - I) Y + reg I)^{-1} Y^T C_u p_u. C_u is diag(c_u): compute "
-    "Y^T (C_u - I) Y as (Y.T * (c_u - 1)) @ Y without building the diagonal matrix, "
-    "b = Y.T @ (c_u * p_u), then np.linalg.solve(A, b) (do not invert A)."
+    "x_u solves (Y^T C_u Y + reg I) x = Y^T C_u p_u with C_u = diag(c_u). YtY is given so "
+    "that Y^T C_u Y = YtY + Y^T (C_u - I) Y costs only the items with c_u != 1. Solve the "
+    "linear system rather than inverting the matrix."
 )
 EASE_HINT = (
-    "P = inverse of (G + reg * I); B = I - P / diag(P) (column j divided by P[j, j]), "
-    "then set the diagonal of B to 0. Do not change G in place (copy it first)."
+    "Start from the inverse of the regularised Gram matrix, P. Each column j of B is "
+    "column j of P scaled by -1 / P[j, j], and an item may not predict itself (zero "
+    "diagonal). Leave G unchanged: the caller reuses it."
 )
 COSINE_HINT = (
     "S = (X^T X) / (outer(norms, norms) + shrinkage) with norms[j] = ||X[:, j]||. Keep the "
@@ -76,7 +77,7 @@ def check_ease_closed_form(fn: Callable) -> bool:
     Examples
     --------
     >>> ok = check_ease_closed_form(ease.ease_weights)  # doctest: +ELLIPSIS
-    ✅ ease_closed_form: passed 4 checks
+    ✅ ease_closed_form: passed 5 checks
     ...
     """
     X_small = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
@@ -86,9 +87,15 @@ def check_ease_closed_form(fn: Callable) -> bool:
         Case(X.T @ X, 10.0, label="40 users, 10 items (seed 5), reg=10"),
         Case(X.T @ X, 1000.0, label="large reg: weights near 0"),
         Case(np.eye(4) * 3.0, 2.0, label="items never seen together: B = 0"),
+        Case(X.T @ X, 0.5, label="small reg: G must not be changed in place"),
     ]
     return check_function(
-        fn, reference=ease.ease_weights, cases=cases, name="ease_closed_form", hint=EASE_HINT
+        fn,
+        reference=ease.ease_weights,
+        cases=cases,
+        name="ease_closed_form",
+        hint=EASE_HINT,
+        inputs_read_only=True,  # the exercise forbids changing G in place
     )
 
 
@@ -119,3 +126,9 @@ def check_cosine_item_similarity(fn: Callable) -> bool:
         name="cosine_item_similarity",
         hint=COSINE_HINT,
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(als.solve_user)(check_als_user_update)
+with_reference(ease.ease_weights)(check_ease_closed_form)
+with_reference(knn.cosine_similarity)(check_cosine_item_similarity)

@@ -4,7 +4,7 @@
   checked against :func:`course_utils.models.hybrid.minmax_rows`;
 * ``check_cold_start_scores(fn)``: the fallback rule of the course's hybrid,
   ``fn(n_history, popularity, content, blended, min_history) -> scores``, checked against
-  :func:`cold_start_scores` (whose agreement with :class:`~course_utils.models.Hybrid` and
+  :func:`fallback_rule_scores` (whose agreement with :class:`~course_utils.models.Hybrid` and
   the base-class popularity fallback is tested in ``tests/test_exercises_step04.py``).
 """
 
@@ -14,25 +14,25 @@ from collections.abc import Callable
 
 import numpy as np
 
-from course_utils.exercises.checking import Case, check_function
+from course_utils.exercises.checking import Case, check_function, with_reference
 from course_utils.models.hybrid import minmax_rows
 
-__all__ = ["cold_start_scores", "check_minmax_rows", "check_cold_start_scores"]
+__all__ = ["check_cold_start_scores", "check_minmax_rows", "fallback_rule_scores"]
 
 MINMAX_HINT = (
-    "Per row, over the FINITE entries only: lo = min, hi = max, scaled = (s - lo) / (hi - lo). "
-    "A row whose finite entries are all equal becomes all 0; non-finite entries (-inf marks "
-    "items already seen) become 0. np.where(np.isfinite(s), s, np.inf).min(axis=1, "
-    "keepdims=True) gives lo while ignoring -inf; np.divide(..., where=span > 0) avoids 0/0."
+    "Each row is scaled on its own, using only its finite entries for the min and the max; "
+    "-inf marks items already seen and must end up as 0, and so must every entry of a row "
+    "whose finite entries are all equal (no 0/0)."
 )
 COLD_HINT = (
-    "Row u takes popularity[u] when n_history[u] == 0, content[u] when 0 < n_history[u] < "
-    "min_history, and blended[u] otherwise. np.select([cond_a, cond_b], [a, b], default=c) "
-    "works with the conditions as column vectors (n_history[:, None])."
+    "Three groups of users: no history, a short history (fewer than min_history), and the "
+    "rest. Check the boundaries: a user with exactly min_history items is not short."
 )
 
 
-def cold_start_scores(n_history, popularity, content, blended, min_history: int = 3) -> np.ndarray:
+def fallback_rule_scores(
+    n_history, popularity, content, blended, min_history: int = 3
+) -> np.ndarray:
     """Scores under the course's cold-start rule, one row per user.
 
     Users with no history get ``popularity`` (the fallback of every model), users with
@@ -41,7 +41,7 @@ def cold_start_scores(n_history, popularity, content, blended, min_history: int 
 
     Examples
     --------
-    >>> cold_start_scores([0, 1, 5], np.zeros((3, 2)), np.ones((3, 2)), np.full((3, 2), 2.0))
+    >>> fallback_rule_scores([0, 1, 5], np.zeros((3, 2)), np.ones((3, 2)), np.full((3, 2), 2.0))
     array([[0., 0.],
            [1., 1.],
            [2., 2.]])
@@ -84,7 +84,7 @@ def check_cold_start_scores(fn: Callable) -> bool:
 
     Examples
     --------
-    >>> ok = check_cold_start_scores(cold_start_scores)  # doctest: +ELLIPSIS
+    >>> ok = check_cold_start_scores(fallback_rule_scores)  # doctest: +ELLIPSIS
     ✅ cold_start_scores: passed 4 checks
     ...
     """
@@ -98,5 +98,10 @@ def check_cold_start_scores(fn: Callable) -> bool:
         Case(np.array([4, 4]), pop[:2], cont[:2], blend[:2], 3, label="only long histories"),
     ]
     return check_function(
-        fn, reference=cold_start_scores, cases=cases, name="cold_start_scores", hint=COLD_HINT
+        fn, reference=fallback_rule_scores, cases=cases, name="cold_start_scores", hint=COLD_HINT
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(minmax_rows)(check_minmax_rows)
+with_reference(fallback_rule_scores)(check_cold_start_scores)

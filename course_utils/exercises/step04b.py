@@ -18,27 +18,23 @@ import pandas as pd
 
 from course_utils.data import schema as S
 from course_utils.data.splits import Split
-from course_utils.exercises.checking import Case, CheckResult, check_function
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
 from course_utils.features.ranking import feature_tables, ranking_features
 from course_utils.models.candidates import candidate_recall
 
-__all__ = ["check_candidate_recall", "check_point_in_time_feature", "item_popularity_at_user"]
+__all__ = ["check_candidate_recall", "check_point_in_time_feature"]
 
 RECALL_HINT = (
-    "Use split.relevant (the relevant test pairs of the evaluated users, already filtered by "
-    "rating >= 4) and count, per user, how many of those (user_id, item_id) pairs are among "
-    "the candidates: an inner merge on both columns after candidates.drop_duplicates(). "
-    "Divide by split.n_relevant, and return a pandas Series indexed by split.eval_users "
-    "(0.0 for users without any candidate)."
+    "split.relevant holds the relevant test pairs of the evaluated users and split.n_relevant "
+    "their counts. Per user: how many relevant pairs appear among the candidates (a pair "
+    "listed twice is still one hit)? Every evaluated user needs a value, also those without "
+    "candidates."
 )
 POINT_IN_TIME_HINT = (
-    "t_u = each user's last timestamp (groupby('user_id')['timestamp'].max()). For each "
-    "candidate row count the interactions with its item whose timestamp is strictly before "
-    "its user's t_u; the user's own history counts too, events at or after t_u do not. "
-    "Vectorised: sort the item's event times and np.searchsorted(times, t_u, side='left'), "
-    "or merge candidates with the interactions on item_id and compare times before a "
-    "groupby-size. Candidates of users without interactions get NaN; unknown items get 0. "
-    "Return a float array aligned with the candidate rows."
+    "Each user has their own 'now': the time of their last interaction, t_u. For a "
+    "candidate (user, item), count the item's interactions strictly before that user's t_u "
+    "(by anyone, the user included). Users without interactions have no t_u (NaN); unknown "
+    "items have a count of 0. One float per candidate row, in the candidates' order."
 )
 
 
@@ -101,8 +97,10 @@ def check_candidate_recall(fn: Callable) -> CheckResult:
         Case(*_random_recall_case(1), label="30 random users (seed 1)"),
     ]
 
-    def values_of(candidates, split):  # a Series answer is compared by its values
+    def values_of(candidates, split):  # a Series is aligned on split.eval_users first
         out = fn(candidates, split)
+        if isinstance(out, pd.Series) and set(out.index) == set(split.eval_users.tolist()):
+            out = out.reindex(split.eval_users)
         return out.to_numpy() if isinstance(out, pd.Series) else out
 
     if not callable(fn):
@@ -113,14 +111,14 @@ def check_candidate_recall(fn: Callable) -> CheckResult:
 
 
 # --------------------------------------------------------------------------- point in time
-def item_popularity_at_user(interactions: pd.DataFrame, candidates: pd.DataFrame) -> np.ndarray:
+def _reference_item_popularity(interactions: pd.DataFrame, candidates: pd.DataFrame) -> np.ndarray:
     """Reference: interactions with the candidate item before the user's last interaction.
 
     Examples
     --------
     >>> df = pd.DataFrame({"user_id": [1, 2, 2], "item_id": [5, 5, 6],
     ...     "timestamp": pd.to_datetime(["2020-01-01", "2020-01-02", "2020-01-03"], utc=True)})
-    >>> item_popularity_at_user(df, pd.DataFrame({"user_id": [1, 2, 3], "item_id": [5, 5, 5]})).tolist()
+    >>> _reference_item_popularity(df, pd.DataFrame({"user_id": [1, 2, 3], "item_id": [5, 5, 5]})).tolist()
     [0.0, 2.0, nan]
     """
     ids = np.unique(np.r_[interactions[S.ITEM_ID].to_numpy(), candidates[S.ITEM_ID].to_numpy()])
@@ -166,26 +164,35 @@ def check_point_in_time_feature(fn: Callable) -> CheckResult:
 
     Examples
     --------
-    >>> ok = check_point_in_time_feature(item_popularity_at_user)  # doctest: +ELLIPSIS
-    ✅ item_popularity_at_user: passed 6 checks
+    >>> ok = check_point_in_time_feature(_reference_item_popularity)  # doctest: +ELLIPSIS
+    ✅ item_popularity_at_user: passed 7 checks
     ...
     """
     hand = _events([(1, 10, 0), (2, 10, 5), (3, 10, 9), (1, 11, 10), (2, 11, 20), (3, 12, 30)])
+    # item 10 is watched again at hour 25: before user 3's last event (30), after users 1 and 2's
+    later = _events([(1, 10, 0), (2, 10, 5), (3, 10, 9), (1, 11, 10), (2, 11, 20), (4, 10, 25),
+                     (3, 12, 30)])  # fmt: skip
     cases = [
         Case(
-            hand,
+            later,
             _pairs([(1, 10), (2, 10), (3, 10)]),
-            label="only events before the user's last one count",
+            label="only events before the user's own last one count (3, 3, 4)",
         ),
         Case(hand, _pairs([(2, 11), (1, 11)]), label="an event exactly at t_u is not before t_u"),
         Case(
             hand, _pairs([(1, 12), (3, 99)]), label="an item first seen after t_u, an unknown item"
         ),
         Case(hand, _pairs([(7, 10)]), label="a user without interactions gets NaN"),
+        Case(hand, _pairs([(1, 10), (2, 10), (3, 10)]), label="events before everyone's t_u"),
         Case(*_random_events(0), label="300 random events, 80 candidates (seed 0)"),
         Case(*_random_events(1), label="300 random events, 80 candidates (seed 1)"),
     ]
     return check_function(
-        fn, reference=item_popularity_at_user, cases=cases, name="item_popularity_at_user",
+        fn, reference=_reference_item_popularity, cases=cases, name="item_popularity_at_user",
         hint=POINT_IN_TIME_HINT,
     )  # fmt: skip
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(_recall_values)(check_candidate_recall)
+with_reference(_reference_item_popularity)(check_point_in_time_feature)

@@ -18,7 +18,7 @@ import numpy as np
 
 from course_utils import evaluation
 from course_utils.evaluation import abtest, metrics
-from course_utils.exercises.checking import Case, check_function
+from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = [
     "check_bootstrap_ci",
@@ -31,22 +31,23 @@ __all__ = [
 T, F = True, False
 
 PRECISION_HINT = (
-    "precision@k = (number of True values among the first k ranks) / k. Slice hits[..., :k], "
-    "sum along the last axis and divide by k; a 1-D hits is one user and gives one number; "
-    "raise ValueError when k < 1."
+    "Only the first k ranks count, and the denominator is k whatever the hits. The last "
+    "axis is the rank axis, so one code path can serve 1-D (one user) and 2-D input. "
+    "Raise ValueError when k < 1."
 )
 NDCG_HINT = (
-    "DCG@k = sum over ranks i < k of hits[i] / log2(i + 2); the ideal DCG puts "
-    "min(k, n_relevant) hits at the top; NDCG = DCG / ideal DCG, and 0 for users with "
-    "n_relevant == 0 (avoid dividing by zero). A 1-D hits gives one number; k < 1 -> ValueError."
+    "Rank 1 (index 0) has discount 1 / log2(2). The ideal list puts as many hits at the top "
+    "as the user has relevant items, but never more than k. A user without relevant items "
+    "scores 0 (no division by zero). k < 1 -> ValueError."
 )
 
 
 BOOTSTRAP_HINT = (
-    "rng = np.random.default_rng(seed); idx = rng.integers(0, n, size=(n_boot, n)) draws all "
-    "resamples in one call (row b = the user indices of resample b); means = values[idx].mean("
-    "axis=1); return the 2.5 % and 97.5 % quantiles of means with np.quantile (default linear "
-    "interpolation) as two floats. Drawing row by row or with another function changes the numbers."
+    "The check reproduces the course's random draws, so the procedure is fixed: one "
+    "generator np.random.default_rng(seed), and resample b is row b of an (n_boot, n) "
+    "table of user indices drawn with replacement (rng.integers or rng.choice, in one call "
+    "or row by row, give the same table). Then the 2.5 % and 97.5 % quantiles of the "
+    "resample means (np.quantile's default interpolation)."
 )
 SAMPLE_SIZE_HINT = (
     "p_b = p_a * (1 + relative_lift), p_bar = (p_a + p_b) / 2; z_crit = norm.ppf(1 - alpha / 2), "
@@ -212,12 +213,23 @@ PEEKING_TOLERANCE = 0.015
 """Absolute tolerance: about 3.5 standard errors of the difference of two 20,000-test runs."""
 
 
-def _rates_close(expected, got) -> bool:
+def _rates_close(expected, got) -> str | None:
     try:
-        got = float(got)
+        got = float(np.asarray(got).item()) if np.size(got) == 1 else None
     except (TypeError, ValueError):
-        return False
-    return 0.0 <= got <= 1.0 and abs(got - float(expected)) <= PEEKING_TOLERANCE
+        got = None
+    if got is None:
+        return "expected one rate (a float between 0 and 1)"
+    if not 0.0 <= got <= 1.0:
+        return f"a rate lies between 0 and 1; received {got:.4g}"
+    gap = got - float(expected)
+    if abs(gap) > PEEKING_TOLERANCE:
+        direction = "higher" if gap > 0 else "lower"
+        return (
+            f"{abs(gap):.3f} {direction} than the course's simulation, more than the "
+            f"tolerance of {PEEKING_TOLERANCE} that chance alone explains"
+        )
+    return None
 
 
 def _peeking_reference(n_sims, n_days, users_per_day_per_arm, p, alpha=0.05, seed=0):
@@ -252,3 +264,11 @@ def check_peeking_false_positive_rate(fn: Callable) -> bool:
         hint=PEEKING_HINT,
         compare=_rates_close,
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(metrics.precision_at_k)(check_precision_at_k)
+with_reference(metrics.ndcg_at_k)(check_ndcg_at_k)
+with_reference(_bootstrap_reference)(check_bootstrap_ci)
+with_reference(_sample_size_reference)(check_sample_size_two_proportions)
+with_reference(_peeking_reference)(check_peeking_false_positive_rate)

@@ -5,7 +5,9 @@
 * ``stage_percentiles(latencies, q)``: per-stage latency percentiles of a request log,
   checked against pandas' ``DataFrame.quantile``;
 * ``route_request(is_known, n_history, min_history)``: the cold-start routing rule,
-  checked against :func:`course_utils.serving.route_request`.
+  checked against :func:`course_utils.serving.route_request`;
+* ``cache_hit_rate(request_counts, capacity)``: the share of requests a cache of the most
+  requested keys absorbs, checked against :func:`course_utils.serving.cache.cache_hit_rate`.
 """
 
 from __future__ import annotations
@@ -15,23 +17,30 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils.exercises.checking import Case, CheckResult, check_function
-from course_utils.serving import rerank, service
+from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
+from course_utils.serving import cache, rerank, service
 
-__all__ = ["check_mmr_rerank", "check_route_request", "check_stage_percentiles"]
+__all__ = [
+    "check_cache_hit_rate",
+    "check_mmr_rerank",
+    "check_route_request",
+    "check_stage_percentiles",
+]
 
 MMR_HINT = (
-    "Normalise the item vectors to unit length (leave zero vectors at zero) so that "
-    "sim = unit @ unit.T is the cosine. Keep `redundancy` = max similarity to the items "
-    "chosen so far (zeros at the start). At each of the k steps pick "
-    "argmax(lambda_ * scores - (1 - lambda_) * redundancy) among the items not yet chosen "
-    "(np.argmax returns the smallest index on ties), then update "
-    "redundancy = np.maximum(redundancy, sim[best])."
+    "Similarity is the cosine (unit vectors; a zero vector is similar to nothing). An item's "
+    "redundancy is its MAX similarity to the items already chosen (0 while none is chosen; "
+    "a negative cosine stays negative). Each step picks the best objective among the items "
+    "not chosen yet; ties go to the smaller index."
 )
 PERCENTILE_HINT = (
-    "np.nanpercentile(latencies.to_numpy(), q, axis=0) gives one row per percentile and "
-    "one column per stage, ignoring NaN (stages a request did not run). Transpose it into "
-    "a DataFrame indexed by the stage names with columns 'p50', 'p95', 'p99' (f'p{q}')."
+    "One row per stage, one column per requested percentile, named like 'p50'. A stage a "
+    "request did not run is NaN and must not count. Interpolate linearly between ranks "
+    "(numpy's and pandas' default)."
+)
+CACHE_HINT = (
+    "Which keys does the best cache of `capacity` entries hold? Its hit rate is their share "
+    "of ALL requests. Think about capacity 0 and a capacity larger than the number of keys."
 )
 ROUTE_HINT = (
     "Three outcomes: 'personalised' when the user is known AND n_history >= min_history; "
@@ -47,7 +56,7 @@ def check_mmr_rerank(fn: Callable) -> CheckResult:
     Examples
     --------
     >>> ok = check_mmr_rerank(rerank.mmr_rerank)  # doctest: +ELLIPSIS
-    ✅ mmr_rerank: passed 7 checks
+    ✅ mmr_rerank: passed 8 checks
     ...
     """
     rng = np.random.default_rng(6)
@@ -58,6 +67,13 @@ def check_mmr_rerank(fn: Callable) -> CheckResult:
         Case(scores, genres, 3, 0.5, label="lambda_=0.5 skips the near-duplicate"),
         Case(scores, genres, 5, 0.3, label="all items, strong diversity"),
         Case(scores, genres, 1, 0.0, label="k=1: the first pick"),
+        Case(
+            np.array([0.9, 0.5, 0.2]),
+            np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]]),
+            2,
+            0.5,
+            label="a negative cosine lowers redundancy below 0 (no clamping)",
+        ),  # fmt: skip
         Case(
             np.array([0.9, 0.8, 0.1]),
             np.array([[1.0, 0.0], [0.0, 0.0], [0.0, 1.0]]),
@@ -82,8 +98,32 @@ def check_mmr_rerank(fn: Callable) -> CheckResult:
     ]
     return check_function(
         fn, reference=rerank.mmr_rerank, cases=cases, name="mmr_rerank", hint=MMR_HINT,
-        compare=lambda expected, got: np.array_equal(np.asarray(expected), np.asarray(got)),
+        compare=_same_picks,
     )  # fmt: skip
+
+
+def _same_picks(expected, got) -> str | None:
+    """The same item positions in the same order (any 1-D container of ints)."""
+    try:
+        got = np.asarray(got)
+    except Exception:  # noqa: BLE001
+        return f"expected item positions, received {type(got).__name__}"
+    if got.ndim != 1 or got.dtype.kind not in "iuf":
+        return (
+            f"expected a 1-D list of item positions, received shape {got.shape}, dtype {got.dtype}"
+        )
+    if len(got) != len(expected):
+        return f"{len(got)} items picked, expected {len(expected)}"
+    if len(set(got.tolist())) < len(got):
+        return "an item was picked twice: skip the items already chosen"
+    differ = np.flatnonzero(got != np.asarray(expected))
+    if len(differ) == 0:
+        return None
+    step = int(differ[0])
+    return (
+        f"the picks agree up to step {step}, where item {int(expected[step])} was expected "
+        f"and item {int(got[step])} received"
+    )
 
 
 # --------------------------------------------------------------------------- percentiles
@@ -157,3 +197,37 @@ def check_route_request(fn: Callable) -> CheckResult:
     return check_function(
         fn, reference=service.route_request, cases=cases, name="route_request", hint=ROUTE_HINT
     )
+
+
+# --------------------------------------------------------------------------- cache hit rate
+def check_cache_hit_rate(fn: Callable) -> CheckResult:
+    """Check ``cache_hit_rate(request_counts, capacity)`` against the serving package's.
+
+    Examples
+    --------
+    >>> ok = check_cache_hit_rate(cache.cache_hit_rate)  # doctest: +ELLIPSIS
+    ✅ cache_hit_rate: passed 8 checks
+    ...
+    """
+    zipf = np.floor(1e5 / np.arange(1, 5_001) ** 1.1)
+    shuffled = np.random.default_rng(61).permutation(zipf)
+    cases = [
+        Case(np.array([5, 1, 3, 1]), 2, label="4 keys, a cache of 2: (5 + 3) / 10"),
+        Case([1, 1, 1, 1], 3, label="equal counts: capacity / n_keys"),
+        Case(np.array([2, 9, 0, 4, 4]), 1, label="counts in any order: the largest one"),
+        Case(np.array([5, 1, 3, 1]), 0, label="no cache: 0"),
+        Case(np.array([5, 1, 3, 1]), 10, label="capacity above the number of keys: 1"),
+        Case(shuffled, 500, label="5,000 titles with Zipf-like demand, cache of 500 (seed 61)"),
+        Case(np.array([0, 0, 0]), 1, label="no requests at all: ValueError"),
+        Case(np.array([3, 1]), -1, label="negative capacity: ValueError"),
+    ]
+    return check_function(
+        fn, reference=cache.cache_hit_rate, cases=cases, name="cache_hit_rate", hint=CACHE_HINT
+    )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(rerank.mmr_rerank)(check_mmr_rerank)
+with_reference(_reference_percentiles)(check_stage_percentiles)
+with_reference(service.route_request)(check_route_request)
+with_reference(cache.cache_hit_rate)(check_cache_hit_rate)

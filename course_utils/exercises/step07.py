@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from course_utils import monitoring
-from course_utils.exercises.checking import Case, check_function
+from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = [
     "check_aa_threshold",
@@ -25,11 +25,10 @@ __all__ = [
 ]
 
 PSI_HINT = (
-    "Inner edges: np.unique(np.quantile(reference, np.linspace(0, 1, bins + 1)[1:-1])). "
-    "Bin both samples with np.searchsorted(edges, x, side='right') and count with "
-    "np.bincount(..., minlength=len(edges) + 1). Proportions p (reference) and q (current), "
-    "each clipped below at eps: np.maximum(counts / counts.sum(), eps). "
-    "PSI = sum((q - p) * ln(q / p)), returned as a float; bins < 1 -> ValueError."
+    "The bin edges are the reference's inner quantiles (bins - 1 of them). A value equal to "
+    "an edge belongs to the bin ABOVE it (np.searchsorted's side='right'). Both samples' "
+    "proportions are clipped below at eps before PSI = sum((q - p) * ln(q / p)). "
+    "bins < 1 -> ValueError."
 )
 AA_HINT = (
     "rng = np.random.default_rng(random_state), created once. For each of the n_splits: "
@@ -49,10 +48,9 @@ BURN_HINT = (
     "is a ValueError."
 )
 ROLLING_HINT = (
-    "Entry i is np.percentile of the last `window` latencies ending at i (linear "
-    "interpolation, numpy's default); the first window - 1 entries are NaN. "
-    "pd.Series(latencies).rolling(window).quantile(0.99) does it, or "
-    "np.lib.stride_tricks.sliding_window_view(x, window) with np.percentile(..., axis=1)."
+    "Entry i summarises the `window` latencies that END at i (i included), with linear "
+    "interpolation (numpy's and pandas' default); entries without a full window are NaN. "
+    "pandas has rolling windows; numpy can view all windows at once."
 )
 
 
@@ -66,7 +64,7 @@ def check_psi(fn: Callable) -> bool:
     Examples
     --------
     >>> ok = check_psi(monitoring.psi)  # doctest: +ELLIPSIS
-    ✅ psi: passed 8 checks
+    ✅ psi: passed 9 checks
     ...
     """
     ref = _normal(0, 5_000)
@@ -88,6 +86,12 @@ def check_psi(fn: Callable) -> bool:
             bins=2,
             eps=0.01,
             label="empty bins clipped at eps=0.01",
+        ),  # fmt: skip
+        Case(
+            np.arange(11.0),
+            np.array([5.0, 5.0, 5.0, 5.0, 6.0, 7.0, 1.0]),
+            bins=2,
+            label="values equal to an edge go to the bin above it",
         ),  # fmt: skip
         Case(ref, ref, bins=0, label="bins=0 raises ValueError"),
     ]
@@ -232,3 +236,11 @@ def check_burn_rate(fn: Callable) -> bool:
     return check_function(
         fn, reference=_burn_reference, cases=cases, name="burn_rate", hint=BURN_HINT
     )
+
+
+# references the demo cells fall back to (working_or_reference), not exported by name
+with_reference(monitoring.psi)(check_psi)
+with_reference(_aa_reference)(check_aa_threshold)
+with_reference(monitoring.detect_change_day)(check_detect_drift_day)
+with_reference(_rolling_reference)(check_rolling_p99)
+with_reference(_burn_reference)(check_burn_rate)

@@ -26,7 +26,7 @@ from course_utils.serving.artifacts import (
     save_artifacts,
     training_data_hash,
 )
-from course_utils.serving.cache import ResultCache, simulate_cache
+from course_utils.serving.cache import ResultCache, cache_hit_rate, simulate_cache
 from course_utils.serving.http import make_app, make_http_server, serve_in_background
 from course_utils.serving.loadtest import closed_loop_load, load_curve
 from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
@@ -66,6 +66,7 @@ __all__ = [
     "retriever_scores",
     "route_request",
     "save_artifacts",
+    "cache_hit_rate",
     "simulate_cache",
     "serve_in_background",
     "training_data_hash",

@@ -6,7 +6,9 @@ answer the second request from a cache of the first answer, at the price of **st
 in-process version of what production keeps in Redis or Memcached (one entry per user,
 expiring after ``ttl_s`` seconds); :func:`simulate_cache` replays request times through
 such a cache without running the service, to choose a TTL from the hit rate and the age of
-the answers it serves.
+the answers it serves. :func:`cache_hit_rate` answers the static question for a cache keyed
+by title (or user segment) that holds the most requested keys: with a long-tailed
+popularity a small cache absorbs a large share of the requests.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import ArrayLike
 
-__all__ = ["ResultCache", "simulate_cache"]
+__all__ = ["ResultCache", "cache_hit_rate", "simulate_cache"]
 
 
 def _check_ttl(ttl_s: Any) -> float:
@@ -130,3 +133,43 @@ def simulate_cache(timestamps: Any, user_ids: Any, ttl_s: float) -> pd.DataFrame
     out_hit[order] = ~fill
     out_age[order] = np.where(fill, 0.0, t - last_fill)
     return pd.DataFrame({"hit": out_hit, "age_s": out_age})
+
+
+def cache_hit_rate(request_counts: ArrayLike, capacity: int) -> float:
+    """Share of requests served by a cache holding the ``capacity`` most requested keys.
+
+    Parameters
+    ----------
+    request_counts : array-like of shape (n_keys,)
+        Requests per key over a period (non-negative).
+    capacity : int
+        Number of keys the cache holds (>= 0); more than ``n_keys`` holds everything.
+
+    Returns
+    -------
+    float
+        Requests to the ``capacity`` most requested keys divided by all requests.
+
+    Raises
+    ------
+    ValueError
+        When a count is negative, there are no requests at all, or ``capacity`` is not a
+        non-negative integer.
+
+    Examples
+    --------
+    >>> cache_hit_rate([5, 1, 3, 1], capacity=2)
+    0.8
+    >>> cache_hit_rate([5, 1, 3, 1], capacity=10)
+    1.0
+    """
+    counts = np.asarray(request_counts, dtype=np.float64).ravel()
+    if isinstance(capacity, bool) or not isinstance(capacity, (int, np.integer)) or capacity < 0:
+        raise ValueError(f"capacity must be an int >= 0; got {capacity!r}")
+    if (counts < 0).any():
+        raise ValueError(f"request counts must be >= 0; got min {counts.min()}")
+    total = counts.sum()
+    if total <= 0:
+        raise ValueError("request_counts holds no requests (the sum is 0)")
+    top = np.sort(counts)[::-1][: int(capacity)]
+    return float(top.sum() / total)

@@ -8,7 +8,8 @@ it picks the item ``i`` not yet chosen that maximises
     lambda_ * score_i - (1 - lambda_) * max_{j already chosen} sim(i, j),
 
 with ``sim`` the cosine similarity of item vectors (genres here) and the max over an
-empty list taken as 0. ``lambda_ = 1`` keeps the ranker's order; smaller values trade
+empty list taken as 0 (only then: once an item is chosen, a negative cosine is a bonus,
+not clamped to 0). ``lambda_ = 1`` keeps the ranker's order; smaller values trade
 relevance for variety. Scores should be on the scale of the similarities (the service
 min-max scales its ranker scores to [0, 1] first).
 """
@@ -62,6 +63,9 @@ def mmr_rerank(scores, item_vectors, k: int, lambda_: float = 0.7) -> np.ndarray
     [0, 1]
     >>> mmr_rerank([0.9, 0.8, 0.5], vectors, k=2, lambda_=0.5).tolist()  # skips the duplicate
     [0, 2]
+    >>> opposite = np.array([[1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])  # cosine -1 with item 0
+    >>> mmr_rerank([0.9, 0.5, 0.2], opposite, k=2, lambda_=0.5).tolist()  # a bonus, not 0
+    [0, 2]
     """
     s = np.asarray(scores, dtype=np.float64)
     V = np.asarray(item_vectors, dtype=np.float64)
@@ -76,7 +80,7 @@ def mmr_rerank(scores, item_vectors, k: int, lambda_: float = 0.7) -> np.ndarray
     norms = np.linalg.norm(V, axis=1, keepdims=True)
     unit = np.divide(V, norms, out=np.zeros_like(V), where=norms > 0)
     sim = unit @ unit.T
-    redundancy = np.zeros(len(s))  # max similarity to the items chosen so far
+    redundancy = np.zeros(len(s))  # max similarity to the items chosen so far (0 before any)
     available = np.ones(len(s), dtype=bool)
     chosen = np.empty(k, dtype=np.int64)
     for step in range(k):  # greedy: each pick depends on the previous ones
@@ -84,5 +88,6 @@ def mmr_rerank(scores, item_vectors, k: int, lambda_: float = 0.7) -> np.ndarray
         best = int(np.argmax(objective))
         chosen[step] = best
         available[best] = False
-        redundancy = np.maximum(redundancy, sim[best])
+        # the max over the chosen items: negative cosines count (no clamping at 0)
+        redundancy = sim[best].copy() if step == 0 else np.maximum(redundancy, sim[best])
     return chosen
