@@ -449,8 +449,8 @@ except NotImplementedError:
 # <details><summary>Hint</summary>
 #
 # Divide by the **expected** counts, not the observed ones; `stats.chi2.sf(chi2, df)` is
-# the upper tail. With ratios `[0.9, 0.1]`, 9,100 vs 900 users is perfectly fine, while the
-# same counts against a 50/50 plan are an extreme mismatch.
+# the upper tail. The same counts can be exactly as planned under an unequal allocation
+# and an extreme mismatch under a 50/50 one, so use `ratios` when it is given.
 #
 # </details>
 

@@ -1002,10 +1002,11 @@ for label, n_b in (("correct logging", n_b_runs), ("redirect bug", n_b_seen)):
 
 # %% [markdown]
 # The bug inflates the estimated lift (the lost users are non-clickers of arm B only), and
-# the CTR test cannot notice: a larger lift is just "good news". The SRM check catches it
-# in almost every run while it almost never fires on correct logging, which is why
-# experimentation platforms run it *before* showing any metric, and refuse to show the
-# metrics of a test that fails it.
+# the CTR test cannot notice: a larger lift is just "good news", in every run. The SRM
+# check flags the bug in most runs (the share is printed above; a larger loss, or the same
+# loss in a larger test, is flagged more reliably) and fires on correct logging about as
+# rarely as its 0.001 threshold promises. That is why experimentation platforms run it
+# *before* showing any metric, and refuse to show the metrics of a test that fails it.
 #
 # ## 13 · CUPED: the same test with less variance
 #
