@@ -648,7 +648,6 @@ plt.show()
 # | split | 50 / 50 of eligible users | maximises power for a given traffic |
 # | **duration** | the sample size divided by daily traffic, rounded **up to whole weeks** | viewing differs by weekday; novelty effects fade after the first days |
 # | analysis | two-sided two-proportion z-test at alpha = 0.05, power 80 %, fixed horizon | decided *before* the test starts |
-#
 # | **decision rule** | ship when the lower end of the CTR lift's 95 % interval is above 0 **and** every guardrail passes; otherwise do not ship | written down before launch, applied once at the planned horizon |
 #
 # **Assumptions (stated, not measured):** baseline CTR 0.10; the smallest lift worth
