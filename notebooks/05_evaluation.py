@@ -1213,7 +1213,7 @@ for name, (change, lo_g, hi_g) in changes.items():
     )
 z_975 = stats.norm.isf(alpha / 2)
 print("chance that each guardrail passes when the true change is 0 (its non-inferiority power):")
-for name, (change, lo_g, hi_g) in changes.items():
+for name, (_change, lo_g, hi_g) in changes.items():
     se_g = (hi_g - lo_g) / (2 * z_975)
     print(f"    {name:<17} {stats.norm.cdf(margins[name] / se_g - z_975):.0%}")
 print(f"SRM: {abtest.srm_test([int((~in_b).sum()), int(in_b.sum())])}")
