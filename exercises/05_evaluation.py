@@ -14,7 +14,9 @@
 # * putting an interval around an offline metric with the **bootstrap** over users;
 # * sizing an A/B test with a **power analysis**, and measuring by simulation how much
 #   **peeking** at a running test inflates its false-positive rate;
-# * choosing the **guardrail metrics** that protect a launch.
+# * choosing the **guardrail metrics** that protect a launch;
+# * shrinking an A/B test's variance with **CUPED** and checking its arms with a
+#   **sample-ratio-mismatch** test before reading any metric.
 #
 # **How to work.** Fill in the code between the lines marked `# YOUR CODE HERE` and run
 # the check cell below it. A check prints ✅ when your function agrees with the course's
@@ -51,11 +53,14 @@ from scipy import stats
 from course_utils.exercises.checking import working_or_reference
 from course_utils.exercises.step05 import (
     check_bootstrap_ci,
+    check_cuped_adjust,
     check_ndcg_at_k,
     check_peeking_false_positive_rate,
     check_precision_at_k,
     check_sample_size_two_proportions,
+    check_srm_p_value,
 )
+from course_utils.evaluation import abtest
 
 # %% [markdown]
 # ## Theory in five lines
@@ -392,6 +397,96 @@ for looks in (1, 7, 14, 28):
 # YOUR ANSWER HERE
 
 # %% [markdown]
+# ## Exercise 8: CUPED, the variance-reduced metric
+#
+# **What you practise:** using what you knew about each user *before* the test to remove
+# noise from the test's metric, without biasing the lift.
+#
+# Each user has an in-test metric $y$ (e.g. minutes watched during the test) and the same
+# metric from the weeks before the test, $x$. Implement `cuped_adjust(metric, covariate)`
+# returning one adjusted value per user:
+#
+# $$y_i^{\text{cuped}} = y_i - \theta\,(x_i - \bar x), \qquad \theta = \frac{\operatorname{cov}(y, x)}{\operatorname{var}(x)}$$
+#
+# computed over all the users you are given (both arms pooled). The adjusted values keep
+# the mean of `metric`.
+#
+# <details><summary>Hint</summary>
+#
+# `np.cov(y, x)[0, 1]` uses `ddof=1`, so divide by `np.var(x, ddof=1)`: mixing the two
+# conventions scales theta by $n/(n-1)$. $\theta$ is a regression slope, not a
+# correlation; centring $x$ on its mean is what keeps the mean of $y$.
+#
+# </details>
+
+# %%
+def cuped_adjust(metric, covariate):
+    """CUPED-adjusted metric: metric - theta * (covariate - mean(covariate))."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_cuped_adjust(cuped_adjust)
+
+# %%
+watch = abtest.simulate_pre_post(4000, persistence=0.7, effect=1.5, random_state=0)
+try:
+    adjusted = cuped_adjust(watch["post"], watch["pre"])
+    in_b = (watch["variant"] == "B").to_numpy()
+    for label, values in (("plain", watch["post"].to_numpy()), ("CUPED", adjusted)):
+        res = abtest.t_test_continuous(values[~in_b], values[in_b])
+        print(
+            f"{label:<6} lift {res.absolute_lift:+.2f} min (true +1.5), "
+            f"95% CI {res.ci_low:+.2f} to {res.ci_high:+.2f}"
+        )
+    print(f"variance kept by CUPED: {adjusted.var() / watch['post'].var():.1%}")
+except NotImplementedError:
+    print("⏳ Implement cuped_adjust above to compare the intervals.")
+
+# %% [markdown]
+# ## Exercise 9: the sample-ratio-mismatch check
+#
+# **What you practise:** the first check of every A/B test analysis: are the arms as large
+# as the design says?
+#
+# Implement `srm_p_value(counts, ratios=None)`: `counts` holds the users observed in each
+# arm, `ratios` the planned allocation (any positive scale, e.g. `[50, 50]` or
+# `[0.9, 0.1]`; equal arms when `None`). Return the p-value of Pearson's chi-squared
+# goodness-of-fit test,
+#
+# $$\chi^2 = \sum_{\text{arms}} \frac{(O - E)^2}{E}, \qquad E = \text{total} \cdot \frac{\text{ratio}}{\sum \text{ratios}},$$
+#
+# with (number of arms - 1) degrees of freedom. Platforms flag a mismatch at p < 0.001.
+#
+# <details><summary>Hint</summary>
+#
+# Divide by the **expected** counts, not the observed ones; `stats.chi2.sf(chi2, df)` is
+# the upper tail. The same counts can be exactly as planned under an unequal allocation
+# and an extreme mismatch under a 50/50 one, so use `ratios` when it is given.
+#
+# </details>
+
+# %%
+def srm_p_value(counts, ratios=None):
+    """p-value of the chi-squared test of the arm sizes against the planned ratios."""
+    # YOUR CODE HERE
+    raise NotImplementedError()
+
+
+# %%
+check_srm_p_value(srm_p_value)
+
+# %%
+try:
+    for lost in (0, 300, 1_000, 2_000):
+        p = srm_p_value([50_000, 50_000 - lost])
+        verdict = "MISMATCH" if p < 0.001 else "ok"
+        print(f"50,000 users per arm assigned, {lost:>5,} lost in B: p = {p:.3g} -> {verdict}")
+except NotImplementedError:
+    print("⏳ Implement srm_p_value above to see when a loss becomes detectable.")
+
+# %% [markdown]
 # ## Summary
 #
 # * Both ranking metrics are a few vectorised lines over the users x ranks hit matrix:
@@ -403,5 +498,8 @@ for looks in (1, 7, 14, 28):
 # * An A/B test is sized before it starts; halving the detectable lift costs four times the
 #   users. Looking at a running test every day and stopping at the first significant result
 #   multiplies the false-positive rate; guardrails protect what the primary metric ignores.
+# * CUPED subtracts what the pre-period predicts: same expected lift, less variance. An SRM
+#   check on the arm sizes comes before any metric: a broken split makes every metric
+#   untrustworthy, however good it looks.
 # * The course's tested, reference versions live in `course_utils.evaluation.metrics`,
 #   `course_utils.evaluation` and `course_utils.evaluation.abtest`.

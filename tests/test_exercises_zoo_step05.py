@@ -10,6 +10,21 @@ from scipy.stats import norm
 
 from course_utils.exercises import step05
 from tests.exercise_zoo import assert_zoo_sizes, expect_fail, expect_pass, zoo_params
+from tests.test_exercises_step05 import (
+    cuped_correlation,
+    cuped_cov,
+    cuped_mixed_ddof,
+    cuped_not_centred,
+    cuped_polyfit,
+    cuped_sums,
+    cuped_wrong_variance,
+    srm_ignores_ratios,
+    srm_manual,
+    srm_neyman,
+    srm_scipy,
+    srm_statistic,
+    srm_wrong_df,
+)
 
 
 def _k(k):
@@ -245,6 +260,14 @@ def peek_loop_over_days(n_sims, n_days, users, p, alpha=0.05, seed=0):
 
 
 ZOO = {
+    step05.check_cuped_adjust: (
+        [cuped_mixed_ddof, cuped_not_centred, cuped_correlation, cuped_wrong_variance],
+        [cuped_cov, cuped_polyfit, cuped_sums],
+    ),
+    step05.check_srm_p_value: (
+        [srm_neyman, srm_wrong_df, srm_ignores_ratios, srm_statistic],
+        [srm_scipy, srm_manual],
+    ),
     step05.check_precision_at_k: (
         [prec_divide_by_length, prec_off_by_one, prec_no_validation, prec_whole_list],
         [prec_cumsum, prec_loop],

@@ -6,7 +6,8 @@ hyperparameters on validation. The offline analyses of notebook 05 are :mod:`.sc
 :mod:`.sampled`, :mod:`.segments` and :mod:`.beyond_accuracy`; notebook 04's cold-start and
 ablation experiments are :mod:`.cold_start` and :mod:`.ranker_analysis`. Online evaluation lives in
 the :mod:`.abtest` subpackage (design and power, analysis, simulation, sequential tests,
-interleaving). Notebooks 02-04 already use the harness; notebook 05 teaches all of it.
+interleaving, SRM, CUPED, ratio metrics, percentile guardrails); :mod:`.off_policy` estimates a
+new policy's click rate from logged propensities (IPS). Notebooks 02-04 already use the harness; notebook 05 teaches all of it.
 """
 
 from course_utils.evaluation import (
@@ -15,6 +16,7 @@ from course_utils.evaluation import (
     cold_start,
     harness,
     metrics,
+    off_policy,
     ranker_analysis,
     sampled,
     scores,
@@ -25,6 +27,7 @@ from course_utils.evaluation.beyond_accuracy import *
 from course_utils.evaluation.cold_start import *
 from course_utils.evaluation.harness import *
 from course_utils.evaluation.metrics import *
+from course_utils.evaluation.off_policy import *
 from course_utils.evaluation.ranker_analysis import *
 from course_utils.evaluation.sampled import *
 from course_utils.evaluation.scores import *
@@ -41,6 +44,7 @@ __all__ = [
     *beyond_accuracy.__all__,
     *cold_start.__all__,
     *ranker_analysis.__all__,
+    *off_policy.__all__,
     "metrics",
     "abtest",
 ]

@@ -7,7 +7,9 @@
   so the intervals agree exactly);
 * ``sample_size_two_proportions`` with :func:`course_utils.evaluation.abtest.sample_size_two_proportions`;
 * ``peeking_false_positive_rate`` with :func:`course_utils.evaluation.abtest.simulate_peeking`, within a
-  tolerance (two independent simulations of 20,000 A/A tests differ by chance).
+  tolerance (two independent simulations of 20,000 A/A tests differ by chance);
+* ``cuped_adjust`` with :func:`course_utils.evaluation.abtest.cuped_adjust`;
+* ``srm_p_value`` with :func:`course_utils.evaluation.abtest.srm_test` (its ``p_value``).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from course_utils.exercises.checking import Case, check_function, with_reference
 
 __all__ = [
     "check_bootstrap_ci",
+    "check_cuped_adjust",
     "check_ndcg_at_k",
     "check_peeking_false_positive_rate",
     "check_precision_at_k",
     "check_sample_size_two_proportions",
+    "check_srm_p_value",
 ]
 
 T, F = True, False
@@ -266,9 +270,96 @@ def check_peeking_false_positive_rate(fn: Callable) -> bool:
     )
 
 
+# --------------------------------------------------------------------------- CUPED and SRM
+CUPED_HINT = (
+    "The adjustment subtracts the part of the metric that the pre-period covariate predicts. "
+    "theta is the slope of a regression of metric on covariate (a covariance over a "
+    "variance: use the same ddof for both), and centring the covariate keeps the metric's "
+    "mean unchanged."
+)
+SRM_HINT = (
+    "Compare the observed counts per arm with the counts the planned ratios predict for the "
+    "same total; Pearson's statistic divides each squared gap by the predicted count, and "
+    "its p-value comes from a chi-squared distribution with one fewer degree of freedom "
+    "than there are arms."
+)
+
+
+def _cuped_reference(metric, covariate):
+    return abtest.cuped_adjust(metric, covariate)
+
+
+def check_cuped_adjust(fn: Callable) -> bool:
+    """Check a learner's ``cuped_adjust(metric, covariate)`` against ``abtest.cuped_adjust``.
+
+    Examples
+    --------
+    >>> ok = check_cuped_adjust(_cuped_reference)  # doctest: +ELLIPSIS
+    ✅ cuped_adjust: passed 5 checks
+    ...
+    """
+    rng = np.random.default_rng(11)
+    pre = rng.gamma(2.0, 20.0, size=300)
+    post = 0.8 * pre + rng.normal(0.0, 12.0, size=300) + 5.0
+    cases = [
+        Case(
+            np.array([2.0, 4.0, 7.0, 9.0, 3.0]),
+            np.array([1.0, 2.0, 3.0, 5.0, 1.0]),
+            label="five users: theta = cov(y, x) / var(x) with the same ddof",
+        ),
+        Case(
+            np.array([10.0, 12.0, 14.0, 16.0]),
+            np.array([1.0, 2.0, 3.0, 4.0]),
+            label="metric exactly linear in the covariate -> a constant equal to its mean",
+        ),
+        Case(
+            np.array([5.0, 1.0, 4.0, 2.0]),
+            np.array([100.0, 300.0, 200.0, 400.0]),
+            label="negative slope, covariate on another scale (theta is not a correlation)",
+        ),
+        Case(post, pre, label="300 users (seed 11): the mean of the metric is kept"),
+        Case(post[:50], pre[:50] + 1000.0, label="shifted covariate: centring matters"),
+    ]
+    return check_function(
+        fn, reference=_cuped_reference, cases=cases, name="cuped_adjust", hint=CUPED_HINT
+    )
+
+
+def _srm_reference(counts, ratios=None):
+    return abtest.srm_test(counts, ratios).p_value
+
+
+def check_srm_p_value(fn: Callable) -> bool:
+    """Check a learner's ``srm_p_value(counts, ratios=None)`` against ``abtest.srm_test``.
+
+    Examples
+    --------
+    >>> ok = check_srm_p_value(_srm_reference)  # doctest: +ELLIPSIS
+    ✅ srm_p_value: passed 6 checks
+    ...
+    """
+    cases = [
+        Case(np.array([50_000, 50_000]), label="exactly the planned 50/50 split -> p = 1"),
+        Case(np.array([50_210, 49_790]), label="a small imbalance, well within chance"),
+        Case(np.array([50_000, 48_800]), label="a redirect lost 1,200 treatment users"),
+        Case(np.array([9_100, 900]), np.array([0.9, 0.1]), label="a planned 90/10 split"),
+        Case(np.array([9_100, 900]), label="the same counts against the default 50/50 split"),
+        Case(
+            np.array([3_300, 3_350, 3_150]),
+            np.array([1.0, 1.0, 1.0]),
+            label="three arms: chi-squared with 2 degrees of freedom",
+        ),
+    ]
+    return check_function(
+        fn, reference=_srm_reference, cases=cases, name="srm_p_value", hint=SRM_HINT
+    )
+
+
 # references the demo cells fall back to (working_or_reference), not exported by name
 with_reference(metrics.precision_at_k)(check_precision_at_k)
 with_reference(metrics.ndcg_at_k)(check_ndcg_at_k)
 with_reference(_bootstrap_reference)(check_bootstrap_ci)
 with_reference(_sample_size_reference)(check_sample_size_two_proportions)
 with_reference(_peeking_reference)(check_peeking_false_positive_rate)
+with_reference(_cuped_reference)(check_cuped_adjust)
+with_reference(_srm_reference)(check_srm_p_value)
