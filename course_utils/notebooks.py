@@ -8,6 +8,7 @@ this package, which is installed editable, and otherwise from the working direct
     python -m course_utils.notebooks check-sync [PATH ...]  # fail if a pair is missing or stale
     python -m course_utils.notebooks size [PATH ...]        # fail if a notebook is > 1.5 MB
     python -m course_utils.notebooks test [--colab]         # everything CI runs (see below)
+    python -m course_utils.notebooks site [--template DIR]  # the course website, _build/site
 
 Without PATH arguments a command covers every notebook in ``notebooks/``, ``solutions/``
 and ``exercises/`` (``run`` covers ``notebooks/`` and ``solutions/`` only: exercise
@@ -493,6 +494,20 @@ def cmd_size(paths: Sequence[str], limit: int = MAX_NOTEBOOK_BYTES) -> int:
     return 0
 
 
+def cmd_site(*, template: str | None, strict: bool) -> int:
+    """``site``: build the course website into ``_build/site`` (see course_utils.site)."""
+    from course_utils import site
+
+    root = find_repo_root()
+    try:
+        output = site.build_site(root, template=template, strict=strict)
+    except subprocess.CalledProcessError as error:
+        print(f"site: jupyter-book failed with exit code {error.returncode}", file=sys.stderr)
+        return 1
+    print(f"site: built {_display(output, root)}/index.html")
+    return 0
+
+
 @dataclass
 class _Step:
     name: str
@@ -610,6 +625,13 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Colab leg: unit tests and --nbval-lax only (no lint or pair checks)",
     )
+    site = sub.add_parser("site", help="build the course website into _build/site")
+    site.add_argument(
+        "--template",
+        help="local folder of the built mystmd book theme (default: $COURSE_SITE_TEMPLATE, "
+        "else mystmd downloads book-theme)",
+    )
+    site.add_argument("--strict", action="store_true", help="fail on build warnings")
     return parser
 
 
@@ -627,6 +649,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check_sync(args.paths)
         if args.command == "size":
             return cmd_size(args.paths)
+        if args.command == "site":
+            return cmd_site(template=args.template, strict=args.strict)
         return cmd_test(colab=args.colab)
     except (FileNotFoundError, ValueError) as error:
         print(f"{args.command}: error: {error}", file=sys.stderr)
