@@ -188,7 +188,6 @@ def lab_url(lab_copy) -> Iterator[str]:
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
-    log = (ARTIFACTS / "jupyterlab.log") if ARTIFACTS.is_dir() else Path(os.devnull)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / "jupyterlab.log"
     with open(log, "w") as stream:

@@ -113,8 +113,11 @@ def visits(browser, site_url, artifacts) -> dict[str, Visit]:
 
 
 def test_every_page_loads_without_console_errors(visits):
-    failures = {p: v.errors or [f"HTTP {v.status}"] for p, v in visits.items()
-                if v.errors or v.status != 200}
+    failures = {
+        p: v.errors or [f"HTTP {v.status}"]
+        for p, v in visits.items()
+        if v.errors or v.status != 200
+    }
     assert not failures, f"pages with console errors: {failures}"
 
 
