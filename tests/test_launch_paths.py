@@ -150,3 +150,17 @@ def test_toc_picks_up_notebooks_by_glob(tmp_path):
     assert {"pattern": "notebooks/*.ipynb"} in toc[1]["children"]
     assert all("solutions" not in str(entry) for entry in toc), "no solutions, no section"
     assert toc[-2:] == [{"file": "results.md"}, {"file": "instructors.md"}]
+
+
+def test_start_page_links_every_step_notebook_and_its_exercises():
+    start = ROOT / "notebooks" / "00_start_here.ipynb"
+    text = nbformat.read(start, as_version=4).cells[0].source
+    for path in nbtools.notebook_paths(ROOT, ["notebooks"]):
+        if path != start:
+            assert f"]({path.name})" in text, f"the start page does not link {path.name}"
+            exercise = ROOT / "exercises" / path.name
+            if exercise.is_file():
+                assert f"](../exercises/{path.name})" in text, f"no link to exercises/{path.name}"
+    readme = (ROOT / "README.md").read_text()
+    assert "jupyter lab notebooks/00_start_here.ipynb" in readme
+    assert "urlpath=lab/tree/notebooks/00_start_here.ipynb" in readme
