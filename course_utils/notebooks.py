@@ -601,6 +601,20 @@ def _self_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "course_utils.notebooks", *args]
 
 
+def _colab_warning_filters() -> list[str]:
+    """pytest ``-W`` options for the Colab leg only.
+
+    Colab's matplotlib 3.10.0 calls pyparsing's pre-3.0 camelCase names, which pyparsing
+    >= 3.3 reports with ``PyparsingDeprecationWarning`` (issue 24 counted 14 in a run): not
+    the course's code and not fixable here, so the Colab leg ignores exactly that category.
+    """
+    try:
+        from pyparsing.warnings import PyparsingDeprecationWarning  # noqa: F401
+    except ImportError:  # pyparsing < 3.3 has neither the class nor the warnings
+        return []
+    return ["-W", "ignore::pyparsing.warnings.PyparsingDeprecationWarning"]
+
+
 def cmd_test(*, colab: bool) -> int:
     """``test``: run the checks CI runs; return 0 only if every step passed."""
     root = find_repo_root()
@@ -630,8 +644,11 @@ def cmd_test(*, colab: bool) -> int:
 
     unit_env = dict(os.environ)
     unit_env.setdefault("MPLBACKEND", "Agg")
+    quiet = _colab_warning_filters() if colab else []
     steps.append(
-        _run_step("unit tests", [sys.executable, "-m", "pytest", "tests"], root, env=unit_env)
+        _run_step(
+            "unit tests", [sys.executable, "-m", "pytest", *quiet, "tests"], root, env=unit_env
+        )
     )
 
     folders = [f for f in NOTEBOOK_FOLDERS if notebook_paths(root, [f])]
