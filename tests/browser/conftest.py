@@ -185,6 +185,7 @@ def lab_url(lab_copy) -> Iterator[str]:
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={lab_copy}",
         "--LabApp.expose_app_in_browser=True",
+        f"--LabApp.workspaces_dir={lab_copy.parent / 'workspaces'}",  # not ~/.jupyter
     ]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")
@@ -194,7 +195,8 @@ def lab_url(lab_copy) -> Iterator[str]:
         server = subprocess.Popen(command, cwd=lab_copy, stdout=stream, stderr=stream)
         try:
             wait_for_http(f"http://127.0.0.1:{port}/api/status?token={token}", 120)
-            yield f"http://127.0.0.1:{port}/lab/tree/{{path}}?token={token}"
+            # ?reset: a clean workspace (no tabs restored from an earlier test)
+            yield f"http://127.0.0.1:{port}/lab/tree/{{path}}?reset&token={token}"
         finally:
             stop(server)
 

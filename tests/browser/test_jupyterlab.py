@@ -34,7 +34,7 @@ STATUS = "() => window.jupyterapp.shell.currentWidget.sessionContext.kernelDispl
 def _open(browser, lab_url: str, path: str):
     page, log = open_page(browser, lab_url.split("/lab/")[0])
     page.goto(lab_url.format(path=path), wait_until="load")
-    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=120_000)
+    page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell", timeout=120_000)
     page.wait_for_function(
         "() => window.jupyterapp && window.jupyterapp.shell.currentWidget"
         " && window.jupyterapp.shell.currentWidget.sessionContext"
