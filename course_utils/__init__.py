@@ -17,6 +17,7 @@ package                  step  holds
 ``exercises``            -     auto-checked exercises and the exercise builder (tooling)
 ``benchmark``            -     speed and quality benchmarks (``python -m course_utils.benchmark``)
 ``notebooks``            -     the notebook runner and CI entry point (tooling)
+``site``                 -     the course website builder (``python -m course_utils.notebooks site``; tooling)
 =======================  ====  ==========================================================
 
 Lower layers never import higher ones: ``data`` imports nothing else from the package;

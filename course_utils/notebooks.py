@@ -8,6 +8,8 @@ this package, which is installed editable, and otherwise from the working direct
     python -m course_utils.notebooks check-sync [PATH ...]  # fail if a pair is missing or stale
     python -m course_utils.notebooks size [PATH ...]        # fail if a notebook is > 1.5 MB
     python -m course_utils.notebooks test [--colab]         # everything CI runs (see below)
+    python -m course_utils.notebooks site [--template DIR]  # the course website, _build/site
+    python -m course_utils.notebooks colab-setup [--from DIR]  # run the Colab first cell here
 
 Without PATH arguments a command covers every notebook in ``notebooks/``, ``solutions/``
 and ``exercises/`` (``run`` covers ``notebooks/`` and ``solutions/`` only: exercise
@@ -58,6 +60,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
+import re
 import subprocess
 import sys
 import time
@@ -95,7 +98,13 @@ JUPYTEXT_METADATA: dict[str, str] = {
 }
 """Notebook metadata written by ``run`` so Jupyter + jupytext pair the same way."""
 
-KERNELSPEC: dict[str, str] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+KERNELSPEC: dict[str, str] = {
+    "name": "python3",
+    "display_name": "Python 3 (ipykernel)",
+    "language": "python",
+}
+"""ipykernel's own kernelspec: JupyterLab writes it into a notebook when the kernel starts,
+so any other display name marks a freshly opened notebook as modified."""
 
 SANITIZE_CONFIG: str = ".ci/nbval_sanitize.cfg"
 """nbval sanitize file, relative to the repository root."""
@@ -493,6 +502,83 @@ def cmd_size(paths: Sequence[str], limit: int = MAX_NOTEBOOK_BYTES) -> int:
     return 0
 
 
+def cmd_site(*, template: str | None, strict: bool) -> int:
+    """``site``: build the course website into ``_build/site`` (see course_utils.site)."""
+    from course_utils import site
+
+    root = find_repo_root()
+    try:
+        output = site.build_site(root, template=template, strict=strict)
+    except subprocess.CalledProcessError as error:
+        print(f"site: jupyter-book failed with exit code {error.returncode}", file=sys.stderr)
+        return 1
+    print(f"site: built {_display(output, root)}/index.html")
+    return 0
+
+
+COLAB_PACKAGE = re.compile(r"course_utils @ git\+https://github\.com/[\w.-]+/[\w.-]+")
+"""What the Colab setup cell installs (replaced by a local path in ``colab-setup``)."""
+
+
+def colab_setup_source(notebook: Path | str) -> str:
+    """Return the source of the notebook's first code cell (the Colab setup cell).
+
+    Examples
+    --------
+    >>> root = find_repo_root()
+    >>> "google.colab" in colab_setup_source(notebook_paths(root, ["notebooks"])[0])
+    True
+    """
+    import nbformat
+
+    nb = nbformat.read(Path(notebook), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            return cell.source
+    raise ValueError(f"expected a code cell in {notebook}; found none")
+
+
+def cmd_colab_setup(source_dir: str | None) -> int:
+    """``colab-setup``: run each distinct Colab setup cell as Colab would, from a local path.
+
+    ``google.colab`` is put in ``sys.modules`` (so the cell's guard is true) and the GitHub
+    requirement ``course_utils @ git+https://github.com/...`` becomes
+    ``course_utils @ file://<source_dir>``; everything else in the cell runs unchanged, with
+    this interpreter as ``sys.executable``.
+    """
+    import types
+
+    root = find_repo_root()
+    local = Path(source_dir or root).resolve()
+    cells: dict[str, list[Path]] = {}
+    for notebook in notebook_paths(root):
+        cells.setdefault(colab_setup_source(notebook), []).append(notebook)
+    failures = 0
+    for source, paths in cells.items():
+        path = paths[0]
+        if not COLAB_PACKAGE.search(source):
+            print(f"colab-setup: {_display(path, root)}: no `course_utils @ git+https://...`")
+            failures += 1
+            continue
+        code = COLAB_PACKAGE.sub(f"course_utils @ {local.as_uri()}", source)
+        print(
+            f"colab-setup: running the first cell of {_display(path, root)} "
+            f"(the same in {len(paths)} notebook(s)) from {local}",
+            flush=True,
+        )
+        sys.modules.setdefault("google", types.ModuleType("google"))
+        sys.modules["google.colab"] = types.ModuleType("google.colab")
+        try:
+            exec(compile(code, str(path), "exec"), {"__name__": "__colab_setup__"})
+        except Exception as error:  # report, fail at the end
+            failures += 1
+            print(f"colab-setup: FAILED {_display(path, root)}: {error}", file=sys.stderr)
+        finally:
+            sys.modules.pop("google.colab", None)
+    print(f"colab-setup: {len(cells)} distinct setup cell(s), {failures} failed")
+    return 1 if failures else 0
+
+
 @dataclass
 class _Step:
     name: str
@@ -513,6 +599,20 @@ def _run_step(
 
 def _self_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "course_utils.notebooks", *args]
+
+
+def _colab_warning_filters() -> list[str]:
+    """pytest ``-W`` options for the Colab leg only.
+
+    Colab's matplotlib 3.10.0 calls pyparsing's pre-3.0 camelCase names, which pyparsing
+    >= 3.3 reports with ``PyparsingDeprecationWarning`` (issue 24 counted 14 in a run): not
+    the course's code and not fixable here, so the Colab leg ignores exactly that category.
+    """
+    try:
+        from pyparsing.warnings import PyparsingDeprecationWarning  # noqa: F401
+    except ImportError:  # pyparsing < 3.3 has neither the class nor the warnings
+        return []
+    return ["-W", "ignore::pyparsing.warnings.PyparsingDeprecationWarning"]
 
 
 def cmd_test(*, colab: bool) -> int:
@@ -544,8 +644,11 @@ def cmd_test(*, colab: bool) -> int:
 
     unit_env = dict(os.environ)
     unit_env.setdefault("MPLBACKEND", "Agg")
+    quiet = _colab_warning_filters() if colab else []
     steps.append(
-        _run_step("unit tests", [sys.executable, "-m", "pytest", "tests"], root, env=unit_env)
+        _run_step(
+            "unit tests", [sys.executable, "-m", "pytest", *quiet, "tests"], root, env=unit_env
+        )
     )
 
     folders = [f for f in NOTEBOOK_FOLDERS if notebook_paths(root, [f])]
@@ -610,6 +713,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Colab leg: unit tests and --nbval-lax only (no lint or pair checks)",
     )
+    colab = sub.add_parser("colab-setup", help="run the Colab setup cell here, from a local path")
+    colab.add_argument("--from", dest="source_dir", help="package source (default: the repo)")
+
+    site = sub.add_parser("site", help="build the course website into _build/site")
+    site.add_argument(
+        "--template",
+        help="local folder of the built mystmd book theme (default: $COURSE_SITE_TEMPLATE, "
+        "else mystmd downloads book-theme)",
+    )
+    site.add_argument("--strict", action="store_true", help="fail on build warnings")
     return parser
 
 
@@ -627,6 +740,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_check_sync(args.paths)
         if args.command == "size":
             return cmd_size(args.paths)
+        if args.command == "colab-setup":
+            return cmd_colab_setup(args.source_dir)
+        if args.command == "site":
+            return cmd_site(template=args.template, strict=args.strict)
         return cmd_test(colab=args.colab)
     except (FileNotFoundError, ValueError) as error:
         print(f"{args.command}: error: {error}", file=sys.stderr)

@@ -26,7 +26,7 @@
 # exercise has a hint you can unfold.
 
 # %%
-# Colab setup: installs course_utils and fetches MovieLens when run on Google Colab; does nothing elsewhere.
+# Colab setup: on Google Colab, pip-installs course_utils from GitHub (MovieLens downloads later, on first use); elsewhere it does nothing.
 import sys
 
 if "google.colab" in sys.modules:

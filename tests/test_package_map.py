@@ -24,7 +24,7 @@ ALLOWED: dict[str, set[str]] = {
     "monitoring": {"data", "features", "models", "evaluation"},
     "serving": {"data", "features", "models", "evaluation", "monitoring"},
 }
-TOOLING = {"exercises", "benchmark", "notebooks", "scale"}
+TOOLING = {"exercises", "benchmark", "notebooks", "scale", "site"}
 
 
 def _module_name(path: Path) -> str:
