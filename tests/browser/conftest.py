@@ -132,6 +132,9 @@ def open_page(context, local_prefix: str):
 @pytest.fixture(scope="session")
 def site_url() -> Iterator[str]:
     if not (SITE / "index.html").is_file():
+        unavailable = os.environ.get("COURSE_SITE_UNAVAILABLE")
+        if unavailable:  # the leg could not build the site here; say why, do not fail
+            pytest.skip(f"site not built on this machine: {unavailable}")
         missing(f"no built site in {SITE}; run `python -m course_utils.notebooks site` first")
     port = free_port()
     server = subprocess.Popen(
