@@ -61,7 +61,7 @@ __all__ = [
     "RankerData",
     "DEFAULT_RANKER_PARAMS",
     "default_retrievers",
-    "BaggedRanker",
+    "bag_rankers",
     "fit_bagged_ranker",
     "fit_retrievers",
     "ranker_training_data",
@@ -113,7 +113,8 @@ def default_retrievers(
 
     ``random_state`` seeds the stochastic ones (ALS, and the two-tower model when
     ``two_tower=True``, which needs ``items`` and reads point-in-time tags from
-    ``tag_events``).
+    ``tag_events``; without ``tag_events`` it reads no user tags at all, only genres,
+    decade and year, because a catalogue's tag lists may hold tags from after the cutoff).
 
     Examples
     --------
@@ -130,7 +131,12 @@ def default_retrievers(
     if two_tower:
         from course_utils.models.two_tower import TwoTower
 
-        out["twotower"] = TwoTower(items=items, tag_events=tag_events, random_state=random_state)
+        # without tag events the catalogue's tags may be all-time (they leak the future):
+        # the item tower then reads only what a studio supplies (genres, decade, year)
+        content = ("genres", "tags", "decade") if tag_events is not None else ("genres", "decade")
+        out["twotower"] = TwoTower(
+            items=items, tag_events=tag_events, content=content, random_state=random_state
+        )
     return out
 
 
@@ -319,37 +325,46 @@ def fit_ranker(
         return ranker.fit(features[keep], labels[keep], sample_weight=weight)
 
 
-class BaggedRanker:
-    """The mean log-odds of several rankers trained on different negative samples and seeds.
+def bag_rankers(rankers):
+    """One ``HistGradientBoostingClassifier`` whose raw score is the mean of ``rankers``'.
 
-    Averaging the raw scores of ``n`` boosted ensembles is itself one boosted ensemble (all
-    trees, leaf values divided by ``n``), so it serves like a single ranker.
+    Averaging the log-odds of ``n`` boosted ensembles is itself a boosted ensemble: every
+    member's trees with their leaf values divided by ``n``, and the mean baseline. The result
+    is an ordinary fitted classifier (``predict_proba``, ``decision_function``, ``n_iter_``
+    = all trees), so it is served like a single ranker.
 
-    Attributes
-    ----------
-    estimators_ : list of HistGradientBoostingClassifier
-    n_iter_ : int
-        Trees over all members.
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a_rank": [1.0, 2.0, 3.0, 4.0] * 25})
+    >>> y = np.array([1, 0, 0, 0] * 25)
+    >>> members = [fit_ranker(X, y, negative_share=0.5, random_state=s) for s in (0, 1)]
+    >>> bag = bag_rankers(members)
+    >>> mean = np.mean([m.decision_function(X) for m in members], axis=0)
+    >>> bool(np.allclose(bag.decision_function(X), mean))
+    True
     """
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
 
-    def __init__(self, estimators) -> None:
-        if not estimators:
-            raise ValueError("BaggedRanker needs at least one fitted ranker; got none")
-        self.estimators_ = list(estimators)
-        self.classes_ = self.estimators_[0].classes_
-        self.n_iter_ = int(sum(e.n_iter_ for e in self.estimators_))
-
-    def decision_function(self, features) -> np.ndarray:
-        return np.mean([e.decision_function(features) for e in self.estimators_], axis=0)
-
-    def predict_proba(self, features) -> np.ndarray:
-        p = 1.0 / (1.0 + np.exp(-self.decision_function(features)))
-        return np.column_stack([1.0 - p, p])
+    rankers = list(rankers)
+    if not rankers:
+        raise ValueError("bag_rankers needs at least one fitted ranker; got none")
+    bag = copy.deepcopy(rankers[0])
+    predictors = []
+    for member in rankers:
+        for (tree,) in member._predictors:
+            nodes = tree.nodes.copy()
+            nodes["value"] = nodes["value"] / len(rankers)
+            predictors.append(
+                [TreePredictor(nodes, tree.binned_left_cat_bitsets, tree.raw_left_cat_bitsets)]
+            )
+    bag._predictors = predictors
+    bag._baseline_prediction = np.mean([m._baseline_prediction for m in rankers], axis=0)
+    return bag
 
 
 def fit_bagged_ranker(features, labels, *, n_rankers: int = 1, random_state: int = 0, **kwargs):
     """``n_rankers`` rankers of :func:`fit_ranker` (seeds ``random_state``, then
-    ``1000 random_state + b``), as one :class:`BaggedRanker`; one ranker is returned as is.
+    ``1000 random_state + b``), bagged by :func:`bag_rankers`; one ranker is returned as is.
 
     Returns ``None`` when the labels hold a single class (see :func:`fit_ranker`).
 
@@ -357,8 +372,8 @@ def fit_bagged_ranker(features, labels, *, n_rankers: int = 1, random_state: int
     --------
     >>> X = pd.DataFrame({"a_rank": [1.0, 2.0, 3.0, 4.0] * 25})
     >>> bag = fit_bagged_ranker(X, np.array([1, 0, 0, 0] * 25), n_rankers=2, negative_share=0.5)
-    >>> type(bag).__name__, len(bag.estimators_)
-    ('BaggedRanker', 2)
+    >>> type(bag).__name__
+    'HistGradientBoostingClassifier'
     """
     if isinstance(n_rankers, bool) or not isinstance(n_rankers, (int, np.integer)) or n_rankers < 1:
         raise ValueError(f"n_rankers must be an int >= 1; got {n_rankers!r}")
@@ -366,7 +381,7 @@ def fit_bagged_ranker(features, labels, *, n_rankers: int = 1, random_state: int
     rankers = [fit_ranker(features, labels, random_state=seed, **kwargs) for seed in seeds]
     if any(r is None for r in rankers):
         return None
-    return rankers[0] if n_rankers == 1 else BaggedRanker(rankers)
+    return rankers[0] if n_rankers == 1 else bag_rankers(rankers)
 
 
 def _rrf(features: pd.DataFrame, sources: list[str]) -> np.ndarray:
@@ -383,7 +398,8 @@ class TwoStage(Recommender):
         The catalogue (``item_id``, ``genres``, ``year``) for the item features.
     retrievers : dict name -> Recommender, optional
         Unfitted candidate sources; default ``{"ease": EASE(), "als": ALS(),
-        "pop": Popularity()}``. Copies are fitted; the arguments are never modified.
+        "pop": Popularity(), "twotower": TwoTower(items)}`` seeded by ``random_state``
+        (:func:`default_retrievers`). Copies are fitted; the arguments are never modified.
     n_candidates : int, default 200
         Items taken from each retriever.
     ranker_params : dict, optional
@@ -399,11 +415,19 @@ class TwoStage(Recommender):
         Window of the recent-popularity feature ``item_pop_recent_at_user``.
     recent_items : int, default 5
         How many of the user's last items ``recent_similarity`` compares a candidate with.
-    n_rankers : int, default 1
+    n_rankers : int, default 5
         Rankers bagged over seeds (each its own negative sample and tree seed); their mean
-        log-odds is the score (:class:`BaggedRanker`).
-    two_tower : bool, default False
-        With the default retrievers, add the two-tower model as a fourth candidate source.
+        log-odds is the score (:func:`bag_rankers`).
+    two_tower : bool, default True
+        With the default retrievers, add the two-tower model (point-in-time content from
+        ``tag_events``) as a fourth candidate source.
+
+    Notes
+    -----
+    ``two_tower=True`` with ``n_rankers=5`` was chosen on the validation window (each user's
+    last 20 % of train; seed 0): NDCG@10 0.1508 (1.215x EASE, paired 95 % interval of the lift
+    +0.0133 to +0.0398) against 0.1349 (1.087x, -0.0030 to +0.0249) for EASE + ALS +
+    popularity with one ranker (0.1325, 1.068x at seed 1).
     tag_events : DataFrame, optional
         Timestamped tags for the content-reading sources (point-in-time content).
     random_state : int, default 0
@@ -444,8 +468,8 @@ class TwoStage(Recommender):
         retriever_features: bool = True,
         recent_days: float = 365,
         recent_items: int = 5,
-        n_rankers: int = 1,
-        two_tower: bool = False,
+        n_rankers: int = 5,
+        two_tower: bool = True,
         tag_events: pd.DataFrame | None = None,
         random_state: int = 0,
     ) -> None:

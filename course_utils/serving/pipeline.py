@@ -327,21 +327,6 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
     }
 
 
-def _ranker_arrays(ranker) -> dict:
-    """Tree arrays of a ranker; a bag's mean log-odds is one ensemble with leaves / n."""
-    members = getattr(ranker, "estimators_", None)
-    if members is None:
-        return TreeEnsemble.from_sklearn(ranker).to_arrays()
-    parts = [TreeEnsemble.from_sklearn(m).to_arrays() for m in members]
-    out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0] if k != "tree_offsets"}
-    sizes = np.concatenate([np.diff(p["tree_offsets"]) for p in parts])
-    out["tree_offsets"] = np.r_[0, np.cumsum(sizes)].astype(parts[0]["tree_offsets"].dtype)
-    out["value"] = out["value"] / len(parts)
-    out["baseline"] = np.array([np.mean([p["baseline"][0] for p in parts])])
-    out["n_features"] = parts[0]["n_features"]
-    return TreeEnsemble.from_arrays(out).to_arrays()
-
-
 def export_pipeline(
     model: Recommender,
     items: pd.DataFrame,
@@ -412,5 +397,5 @@ def export_pipeline(
         components["features"] = export_feature_store(model.tables_, user_ids, item_ids)
         config["ranker_features"] = list(model.feature_names_)
         FeatureStore(components["features"], config["ranker_features"])  # fails early if unservable
-        components["ranker"] = _ranker_arrays(model.ranker_)
+        components["ranker"] = TreeEnsemble.from_sklearn(model.ranker_).to_arrays()
     return ServingPipeline(components, config).validate()
