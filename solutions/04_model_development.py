@@ -6,7 +6,8 @@
 # You will practise: the closed-form ALS update for one user, the EASE closed form, the
 # shrunk item-item cosine of item-kNN, min-max score blending for a hybrid, a cold-start
 # fallback rule, candidate recall of a retrieval stage, one ranking feature computed
-# point-in-time, and spotting a leak in a ranker's training window. Each coded exercise
+# point-in-time, spotting a leak in a ranker's training window, and item content (user
+# tags) as of a cutoff. Each coded exercise
 # ends with a check cell that tells you whether your answer is right; after it, your
 # function is put to work on MovieLens.
 
@@ -53,6 +54,8 @@ from course_utils.exercises.step04 import (
 )
 from course_utils.exercises.step04_extra import check_cold_start_scores, check_minmax_rows
 from course_utils.exercises.step04b import check_candidate_recall, check_point_in_time_feature
+from course_utils.exercises.step04_content import check_item_tags_as_of
+from course_utils.features import catalogue_as_of
 
 plt.rcParams["figure.dpi"] = 80
 movielens = load_dataset("movielens")
@@ -264,9 +267,10 @@ check_minmax_rows(minmax_rows)
 
 # %%
 minmax_rows_demo = working_or_reference(minmax_rows, check_minmax_rows)
-catalogue = movies[movies[S.ITEM_ID].isin(train[S.ITEM_ID])]  # titles both models know
+# titles both models know, with tags as of each user's train cutoff (point in time)
+catalogue = catalogue_as_of(movies, movielens.tags, interactions=train)
 svd = PureSVD().fit(train)
-content = ContentBased(items=catalogue).fit(train)
+content = ContentBased(items=catalogue, tag_events=movielens.tags).fit(train)
 popularity = Popularity().fit(train)
 some_users = split.eval_users[:3]
 cols = content.items_.index(svd.items_.ids_)  # content columns in PureSVD's item order
@@ -521,3 +525,60 @@ plt.show()
 # 3. why the lift vanishes: at test time the inputs no longer contain the answers, so the learned trust in them is misplaced;
 # 4. the fix: inputs from 0-64 % only for training, labels from 64-80 %, refit on 0-80 % for serving (plus a test asserting feature cutoff < label times).
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Exercise 9 · Item tags as of a cutoff
+#
+# **Practise:** building item content that uses only what was known at a cutoff.
+#
+# MovieLens users tag a title after watching it, and most tags in `tags.csv` were applied
+# after the tagging user's train cutoff: a title's all-time tag list tells a model what
+# some users went on to watch in the test period. `movielens.tags` keeps every tag event
+# (`user_id`, `item_id`, `tag`, `timestamp`). Write `item_tags_as_of(tag_events, cutoffs)`
+# returning a dict `{item_id: sorted list of unique tags}`, where `cutoffs` is a Series of
+# timestamps indexed by `user_id` (each user's own train cutoff):
+#
+# * keep a tag event only if its timestamp is **at or before** the tagging user's cutoff;
+# * a user with no cutoff (not in train) contributes nothing;
+# * each item's tags are unique and sorted; items with no tag left are absent.
+#
+# <details><summary>Hint</summary>
+#
+# Give every tag event the cutoff of the user who applied it (a lookup by `user_id`; a user
+# without a cutoff gets a missing value), compare it with the event's own time, then group
+# what is left by title. Mind the two edge cases the text names: "at or before", and users
+# without a cutoff.
+# </details>
+
+# %%
+def item_tags_as_of(tag_events, cutoffs):
+    ### BEGIN SOLUTION
+    limit = cutoffs.reindex(tag_events[S.USER_ID]).to_numpy()
+    keep = pd.notna(limit) & (tag_events[S.TIMESTAMP].to_numpy() <= limit)
+    kept = tag_events[keep].drop_duplicates([S.ITEM_ID, "tag"])
+    return {int(item): sorted(tags) for item, tags in kept.groupby(S.ITEM_ID)["tag"]}
+    ### END SOLUTION
+
+
+# %%
+check_item_tags_as_of(item_tags_as_of)
+
+# %% [markdown]
+# Why it matters: the tags of a few well-known titles with every tag ever applied, and as
+# of each tagging user's train cutoff.
+
+# %%
+cutoffs = train.groupby(S.USER_ID)[S.TIMESTAMP].max()
+try:
+    as_of = item_tags_as_of(movielens.tags, cutoffs)
+    n_all = movies[S.TAGS].str.len().gt(0).sum()
+    print(
+        f"titles with a tag: {n_all:,} with every tag ever applied, {len(as_of):,} as of the cutoffs"
+    )
+    for title in ["Toy Story", "Pulp Fiction", "Fight Club"]:
+        item = movie_id(title)
+        all_tags = movies.set_index(S.ITEM_ID).at[item, S.TAGS]
+        print(f"{title}: {len(all_tags)} tags ever, {len(as_of.get(item, []))} as of the cutoffs")
+except NotImplementedError:
+    print("⏳ item_tags_as_of is not attempted yet")
+

@@ -6,8 +6,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils.exercises import step04, step04_extra, step04b
+from course_utils.exercises import step04, step04_content, step04_extra, step04b
 from tests.exercise_zoo import assert_zoo_sizes, expect_fail, expect_pass, zoo_params
+from tests.test_exercises_step04_content import RIGHT as TAGS_RIGHT
+from tests.test_exercises_step04_content import WRONG as TAGS_WRONG
 
 
 # --------------------------------------------------------------------------- ALS
@@ -336,6 +338,7 @@ def pit_searchsorted(interactions, candidates):
 
 
 ZOO = {
+    step04_content.check_item_tags_as_of: (list(TAGS_WRONG), list(TAGS_RIGHT)),
     step04.check_als_user_update: (
         [als_no_minus_identity, als_no_reg, als_confidence_not_preference, als_plain_ridge],
         [als_explicit_diagonal, als_float32_einsum],

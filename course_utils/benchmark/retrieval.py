@@ -9,8 +9,10 @@ Side by side: ``implicit``'s ALS (optional extra, ``pip install implicit``) with
 objective and hyperparameters. ``implicit`` >= 0.5 multiplies the matrix by ``alpha`` and
 uses the result as the confidence ``c`` of the stored cells, so it gets the matrix of our
 confidences ``1 + alpha r`` with ``alpha=1``. Targets: our NDCG@10 within 3 % of
-``implicit``'s and our fit time at most 2x. All fits run single-threaded (BLAS threads 1,
-``implicit`` ``num_threads=1``), so the times compare like for like.
+``implicit``'s and our fit time at most 1.25x (issue 17). All fits run single-threaded (BLAS
+threads 1, ``implicit`` ``num_threads=1``), so the times compare like for like; both wall
+and CPU time of the factorisation alone are printed, because on a shared machine the wall
+time of one run mostly measures the other processes.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ from course_utils.models.base import Recommender
 POPULARITY_NDCG = 0.0740
 BARS = {"PureSVD": 0.090, "ALS": 0.093, "EASE": 0.100, "ItemKNN": POPULARITY_NDCG}
 NDCG_TOLERANCE = 0.03  # ours within 3 % of implicit
-TIME_RATIO = 2.0  # ours at most 2x implicit's fit time
+TIME_RATIO = 1.25  # ours at most 1.25x implicit's fit time
 
 
 class _ImplicitALS(Recommender):
@@ -62,9 +64,10 @@ class _ImplicitALS(Recommender):
             num_threads=1,
             random_state=ours.random_state,
         )
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         model.fit(confidence.astype(np.float32).tocsr(), show_progress=False)
         self.fit_seconds_ = time.perf_counter() - start
+        self.fit_cpu_seconds_ = time.process_time() - cpu
         self.user_factors_, self.item_factors_ = model.user_factors, model.item_factors
 
     def _score(self, user_index: np.ndarray) -> np.ndarray:
@@ -110,6 +113,28 @@ def run(quick: bool = False) -> None:
         _compare_with_implicit(split, runs, *fitted["ALS"])
 
 
+def _our_als_seconds(split, runs: int) -> tuple[float, float]:
+    """Median wall and CPU seconds of our factorisation loop alone (as for implicit)."""
+    import course_utils.models.als as als_module
+
+    walls, cpus = [], []
+    original = als_module.ALS._fit
+
+    def timed(self, X, interactions):
+        start, cpu = time.perf_counter(), time.process_time()
+        original(self, X, interactions)
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+
+    als_module.ALS._fit = timed
+    try:
+        for _ in range(runs):
+            ALS().fit(split.train)
+    finally:
+        als_module.ALS._fit = original
+    return float(np.median(walls)), float(np.median(cpus))
+
+
 def _compare_with_implicit(split, runs: int, ndcg: float, seconds: float) -> None:
     try:
         import implicit
@@ -117,12 +142,22 @@ def _compare_with_implicit(split, runs: int, ndcg: float, seconds: float) -> Non
         print("implicit: not installed (pip install implicit), side-by-side comparison skipped")
         return
     ours = ALS()
-    theirs, their_seconds = None, []
+    theirs, their_seconds, their_cpu = None, [], []
     for _ in range(runs):
         theirs = _ImplicitALS(reference=ours).fit(split.train)
         their_seconds.append(theirs.fit_seconds_)
+        their_cpu.append(theirs.fit_cpu_seconds_)
     their_ndcg, their_p = _metrics(theirs, split)
     their_time = float(np.median(their_seconds))
+    our_wall, our_cpu = _our_als_seconds(split, runs)
+    cpu_ratio = our_cpu / max(float(np.median(their_cpu)), 1e-9)
+    print(
+        f"factorisation only (median of {runs}): ours wall {our_wall:.2f} s, CPU {our_cpu:.2f} s; "
+        f"implicit wall {their_time:.2f} s, CPU {float(np.median(their_cpu)):.2f} s; "
+        f"CPU-time ratio ours / implicit {cpu_ratio:.2f}x (target <= {TIME_RATIO:.2f}x: "
+        f"{'ok' if cpu_ratio <= TIME_RATIO else 'MISSED'})"
+    )
+    seconds = our_wall
     ndcg_ratio, time_ratio = ndcg / their_ndcg, seconds / their_time
     print(
         f"implicit {implicit.__version__} ALS (same hyperparameters, 1 thread): "
@@ -132,7 +167,7 @@ def _compare_with_implicit(split, runs: int, ndcg: float, seconds: float) -> Non
     time_ok = "ok" if time_ratio <= TIME_RATIO else "MISSED"
     print(
         f"ours / implicit: NDCG {ndcg_ratio:.3f} (target within {NDCG_TOLERANCE:.0%}: "
-        f"{ndcg_ok}), fit time {time_ratio:.2f}x (target <= {TIME_RATIO:.0f}x: {time_ok})"
+        f"{ndcg_ok}), wall fit time {time_ratio:.2f}x (target <= {TIME_RATIO:.2f}x: {time_ok})"
     )
 
 

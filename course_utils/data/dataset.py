@@ -28,6 +28,11 @@ class Dataset:
         Synthetic only: ``user_id``, ``age_group``, ``country``, ``preferred_genres``.
     links : DataFrame or None
         MovieLens only: ``item_id``, ``imdb_id``, ``tmdb_id``.
+    tags : DataFrame or None
+        MovieLens only: one row per tag application, ``user_id``, ``item_id``, ``tag``,
+        ``timestamp`` (UTC). ``items.tags`` lists every tag ever applied (it leaks the
+        future); point-in-time content uses these events with a cutoff
+        (:func:`course_utils.features.catalogue_as_of`).
     """
 
     name: str
@@ -35,6 +40,7 @@ class Dataset:
     items: pd.DataFrame
     users: pd.DataFrame | None = None
     links: pd.DataFrame | None = None
+    tags: pd.DataFrame | None = None
 
     def __repr__(self) -> str:
         inter = self.interactions

@@ -257,6 +257,16 @@ def _read_movielens(folder: Path) -> Dataset:
     genres = movies["genres"].where(movies["genres"] != "(no genres listed)", "")
     tags = pd.read_csv(folder / "tags.csv", dtype={"movieId": np.int64})
     tags["tag"] = tags["tag"].astype(str).str.strip().str.lower()
+    tag_events = pd.DataFrame(
+        {
+            S.USER_ID: tags["userId"].to_numpy(dtype=np.int64),
+            S.ITEM_ID: tags["movieId"].to_numpy(dtype=np.int64),
+            "tag": tags["tag"].to_numpy(dtype=object),
+            S.TIMESTAMP: pd.to_datetime(tags["timestamp"], unit="s", utc=True),
+        }
+    )
+    # every tag ever applied (the catalogue as of the end of the data: it leaks the future;
+    # models and features use course_utils.features.catalogue_as_of with tag_events)
     tag_lists = tags.drop_duplicates(["movieId", "tag"]).groupby("movieId")["tag"].agg(sorted)
     items = pd.DataFrame(
         {
@@ -278,7 +288,7 @@ def _read_movielens(folder: Path) -> Dataset:
             S.TMDB_ID: pd.array(links_raw["tmdbId"], dtype="Int64"),
         }
     )
-    return Dataset("movielens", interactions, items, users=None, links=links)
+    return Dataset("movielens", interactions, items, users=None, links=links, tags=tag_events)
 
 
 _CACHE: dict[Path, Dataset] = {}
@@ -302,7 +312,10 @@ def load_movielens(data_dir: str | os.PathLike | None = None, *, download: bool 
         ``interactions``: user_id, item_id (int64), rating (float64), timestamp (UTC);
         ``items``: item_id, title (year removed), year (Int64, <NA> when absent),
         genres (list of str, empty for "(no genres listed)"), tags (sorted unique,
-        lower-cased list of str); ``links``: item_id, imdb_id (str), tmdb_id (Int64).
+        lower-cased list of str: every tag ever applied, which leaks the future; see
+        :func:`course_utils.features.catalogue_as_of`); ``links``: item_id, imdb_id (str),
+        tmdb_id (Int64); ``tags``: one row per tag application, user_id, item_id, tag
+        (lower-cased), timestamp (UTC).
 
     Examples
     --------
@@ -321,6 +334,7 @@ def load_movielens(data_dir: str | os.PathLike | None = None, *, download: bool 
         ds.items.copy(),
         users=None,
         links=ds.links.copy() if ds.links is not None else None,
+        tags=ds.tags.copy() if ds.tags is not None else None,
     )
 
 

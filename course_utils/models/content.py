@@ -26,13 +26,28 @@ import scipy.sparse as sp
 from course_utils.data import schema as S
 from course_utils.features.content import (
     align_item_rows,
+    catalogue_as_of,
     item_content_blocks,
     item_content_matrix,
     unit_blocks,
+    user_cutoffs,
 )
 from course_utils.models.base import Recommender, interaction_matrix
 
-__all__ = ["ContentBased"]
+__all__ = ["ContentBased", "point_in_time_items"]
+
+
+def point_in_time_items(
+    items: pd.DataFrame, tag_events: pd.DataFrame | None, interactions: pd.DataFrame
+) -> pd.DataFrame:
+    """``items`` with tags as of each user's last interaction in ``interactions``.
+
+    ``tag_events=None`` returns ``items`` unchanged (the caller's catalogue is taken as
+    already point in time).
+    """
+    if tag_events is None:
+        return items
+    return catalogue_as_of(items, tag_events, user_cutoffs(interactions))
 
 
 class ContentBased(Recommender):
@@ -53,6 +68,12 @@ class ContentBased(Recommender):
     per_family : bool
         Normalise each token family separately and average the family cosines (the
         default); ``False`` builds one joint TF-IDF vector over all tokens.
+    tag_events : DataFrame, optional
+        Timestamped tag applications (``Dataset.tags``). When given, the ``tags`` of
+        ``items`` are rebuilt at fit time from the tags each user applied at or before their
+        last interaction in the fitted data (point-in-time content,
+        :func:`~course_utils.features.catalogue_as_of`); otherwise ``items.tags`` is used as
+        given.
 
     Attributes
     ----------
@@ -90,12 +111,14 @@ class ContentBased(Recommender):
         min_df: int = 2,
         rating_weight: bool = True,
         per_family: bool = True,
+        tag_events: pd.DataFrame | None = None,
     ) -> None:
         self.items = items
         self.use = use
         self.min_df = min_df
         self.rating_weight = rating_weight
         self.per_family = per_family
+        self.tag_events = tag_events
 
     def _extra_item_ids(self) -> np.ndarray:
         if not isinstance(self.items, pd.DataFrame):
@@ -106,12 +129,13 @@ class ContentBased(Recommender):
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
         use = (self.use,) if isinstance(self.use, str) else tuple(self.use)
+        items = point_in_time_items(self.items, self.tag_events, interactions)
         if self.per_family:
             F, names, ids, self.family_slices_ = item_content_blocks(
-                self.items, use=use, min_df=self.min_df
+                items, use=use, min_df=self.min_df
             )
         else:
-            F, names, ids = item_content_matrix(self.items, use=use, min_df=self.min_df)
+            F, names, ids = item_content_matrix(items, use=use, min_df=self.min_df)
             self.family_slices_ = {"+".join(use): slice(0, F.shape[1])}
         if F.shape[1] == 0:
             raise ValueError(
@@ -131,11 +155,20 @@ class ContentBased(Recommender):
     def _score(self, user_index: np.ndarray) -> np.ndarray:
         return np.asarray((self.user_profiles_[user_index] @ self.item_vectors_.T).todense())
 
-    def profile_scores(self, history_item_ids) -> np.ndarray:
-        """Scores over all items for an ad-hoc history (a new user's first clicks)."""
+    def profile_scores(self, history_item_ids, weights=None) -> np.ndarray:
+        """Scores over all items for an ad-hoc history (a new user's first clicks).
+
+        ``weights`` (one per history item, e.g. ``rating - mean + 1`` clipped at 0.1 as in
+        ``fit``) weight the profile sum; by default every item counts once.
+        """
         self._check_fitted()
         idx = self.items_.index(np.asarray(history_item_ids, dtype=np.int64))
-        p = np.asarray(self.item_vectors_[idx].sum(axis=0)).ravel()
+        w = np.ones(len(idx)) if weights is None else np.asarray(weights, dtype=np.float64)
+        if w.shape != idx.shape:
+            raise ValueError(
+                f"weights must have one value per history item ({len(idx)}); got shape {w.shape}"
+            )
+        p = np.asarray(self.item_vectors_[idx].T @ w).ravel()
         return self.item_vectors_ @ unit_blocks(p, self.family_slices_)
 
     def similar_items(self, item_ids, k: int = 10) -> tuple[np.ndarray, np.ndarray]:

@@ -61,6 +61,8 @@ class Hybrid(Recommender):
         Users with fewer training interactions than this get content-only scores.
     content_kwargs : dict, optional
         Hyperparameters for the :class:`ContentBased` part.
+    tag_events : DataFrame, optional
+        Timestamped tags for point-in-time content (passed to :class:`ContentBased`).
 
     Notes
     -----
@@ -101,12 +103,14 @@ class Hybrid(Recommender):
         weight: float = 1.0,
         min_history: int = 0,
         content_kwargs: dict | None = None,
+        tag_events: pd.DataFrame | None = None,
     ) -> None:
         self.items = items
         self.collaborative = collaborative
         self.weight = weight
         self.min_history = min_history
         self.content_kwargs = content_kwargs
+        self.tag_events = tag_events
 
     def _extra_item_ids(self) -> np.ndarray:
         if not isinstance(self.items, pd.DataFrame):
@@ -130,9 +134,9 @@ class Hybrid(Recommender):
         else:
             cf = copy.deepcopy(self.collaborative)
         self.collaborative_ = cf.fit(interactions)
-        self.content_ = ContentBased(items=self.items, **(self.content_kwargs or {})).fit(
-            interactions
-        )
+        self.content_ = ContentBased(
+            items=self.items, tag_events=self.tag_events, **(self.content_kwargs or {})
+        ).fit(interactions)
         # columns of each part's item vocabulary inside ours
         self._cf_cols = self.items_.index(self.collaborative_.items_.ids_)
         self._content_cols = self.items_.index(self.content_.items_.ids_)

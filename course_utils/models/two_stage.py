@@ -61,6 +61,8 @@ __all__ = [
     "RankerData",
     "DEFAULT_RANKER_PARAMS",
     "default_retrievers",
+    "bag_rankers",
+    "fit_bagged_ranker",
     "fit_retrievers",
     "ranker_training_data",
     "fit_ranker",
@@ -100,13 +102,42 @@ def predict_ranker(ranker, features: pd.DataFrame) -> np.ndarray:
         return ranker.predict_proba(features)[:, 1]
 
 
-def default_retrievers() -> dict[str, Recommender]:
-    """Unfitted default candidate sources: ``{"ease": EASE(), "als": ALS(), "pop": Popularity()}``."""
+def default_retrievers(
+    random_state: int = 0,
+    *,
+    items: pd.DataFrame | None = None,
+    tag_events: pd.DataFrame | None = None,
+    two_tower: bool = False,
+) -> dict[str, Recommender]:
+    """Unfitted default candidate sources: ``{"ease": EASE(), "als": ALS(), "pop": Popularity()}``.
+
+    ``random_state`` seeds the stochastic ones (ALS, and the two-tower model when
+    ``two_tower=True``, which needs ``items`` and reads point-in-time tags from
+    ``tag_events``; without ``tag_events`` it reads no user tags at all, only genres,
+    decade and year, because a catalogue's tag lists may hold tags from after the cutoff).
+
+    Examples
+    --------
+    >>> sorted(default_retrievers(3))
+    ['als', 'ease', 'pop']
+    >>> default_retrievers(3)["als"].random_state
+    3
+    """
     from course_utils.models.als import ALS
     from course_utils.models.baselines import Popularity
     from course_utils.models.ease import EASE
 
-    return {"ease": EASE(), "als": ALS(), "pop": Popularity()}
+    out = {"ease": EASE(), "als": ALS(random_state=random_state), "pop": Popularity()}
+    if two_tower:
+        from course_utils.models.two_tower import TwoTower
+
+        # without tag events the catalogue's tags may be all-time (they leak the future):
+        # the item tower then reads only what a studio supplies (genres, decade, year)
+        content = ("genres", "tags", "decade") if tag_events is not None else ("genres", "decade")
+        out["twotower"] = TwoTower(
+            items=items, tag_events=tag_events, content=content, random_state=random_state
+        )
+    return out
 
 
 def _named(retrievers) -> dict[str, Recommender]:
@@ -294,6 +325,65 @@ def fit_ranker(
         return ranker.fit(features[keep], labels[keep], sample_weight=weight)
 
 
+def bag_rankers(rankers):
+    """One ``HistGradientBoostingClassifier`` whose raw score is the mean of ``rankers``'.
+
+    Averaging the log-odds of ``n`` boosted ensembles is itself a boosted ensemble: every
+    member's trees with their leaf values divided by ``n``, and the mean baseline. The result
+    is an ordinary fitted classifier (``predict_proba``, ``decision_function``, ``n_iter_``
+    = all trees), so it is served like a single ranker.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a_rank": [1.0, 2.0, 3.0, 4.0] * 25})
+    >>> y = np.array([1, 0, 0, 0] * 25)
+    >>> members = [fit_ranker(X, y, negative_share=0.5, random_state=s) for s in (0, 1)]
+    >>> bag = bag_rankers(members)
+    >>> mean = np.mean([m.decision_function(X) for m in members], axis=0)
+    >>> bool(np.allclose(bag.decision_function(X), mean))
+    True
+    """
+    from sklearn.ensemble._hist_gradient_boosting.predictor import TreePredictor
+
+    rankers = list(rankers)
+    if not rankers:
+        raise ValueError("bag_rankers needs at least one fitted ranker; got none")
+    bag = copy.deepcopy(rankers[0])
+    predictors = []
+    for member in rankers:
+        for (tree,) in member._predictors:
+            nodes = tree.nodes.copy()
+            nodes["value"] = nodes["value"] / len(rankers)
+            predictors.append(
+                [TreePredictor(nodes, tree.binned_left_cat_bitsets, tree.raw_left_cat_bitsets)]
+            )
+    bag._predictors = predictors
+    bag._baseline_prediction = np.mean([m._baseline_prediction for m in rankers], axis=0)
+    return bag
+
+
+def fit_bagged_ranker(features, labels, *, n_rankers: int = 1, random_state: int = 0, **kwargs):
+    """``n_rankers`` rankers of :func:`fit_ranker` (seeds ``random_state``, then
+    ``1000 random_state + b``), bagged by :func:`bag_rankers`; one ranker is returned as is.
+
+    Returns ``None`` when the labels hold a single class (see :func:`fit_ranker`).
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"a_rank": [1.0, 2.0, 3.0, 4.0] * 25})
+    >>> bag = fit_bagged_ranker(X, np.array([1, 0, 0, 0] * 25), n_rankers=2, negative_share=0.5)
+    >>> type(bag).__name__
+    'HistGradientBoostingClassifier'
+    """
+    if isinstance(n_rankers, bool) or not isinstance(n_rankers, (int, np.integer)) or n_rankers < 1:
+        raise ValueError(f"n_rankers must be an int >= 1; got {n_rankers!r}")
+    seeds = [random_state] + [random_state * 1000 + b for b in range(1, n_rankers)]
+    rankers = [fit_ranker(features, labels, random_state=seed, **kwargs) for seed in seeds]
+    if any(r is None for r in rankers):
+        return None
+    return rankers[0] if n_rankers == 1 else bag_rankers(rankers)
+
+
 def _rrf(features: pd.DataFrame, sources: list[str]) -> np.ndarray:
     """Reciprocal-rank fusion sum_s 1 / (60 + rank_s), in (0, 1): the no-ranker fallback."""
     return sum(1.0 / (60.0 + features[f"{s}_rank"].to_numpy()) for s in sources)
@@ -308,7 +398,8 @@ class TwoStage(Recommender):
         The catalogue (``item_id``, ``genres``, ``year``) for the item features.
     retrievers : dict name -> Recommender, optional
         Unfitted candidate sources; default ``{"ease": EASE(), "als": ALS(),
-        "pop": Popularity()}``. Copies are fitted; the arguments are never modified.
+        "pop": Popularity(), "twotower": TwoTower(items)}`` seeded by ``random_state``
+        (:func:`default_retrievers`). Copies are fitted; the arguments are never modified.
     n_candidates : int, default 200
         Items taken from each retriever.
     ranker_params : dict, optional
@@ -324,8 +415,24 @@ class TwoStage(Recommender):
         Window of the recent-popularity feature ``item_pop_recent_at_user``.
     recent_items : int, default 5
         How many of the user's last items ``recent_similarity`` compares a candidate with.
+    n_rankers : int, default 5
+        Rankers bagged over seeds (each its own negative sample and tree seed); their mean
+        log-odds is the score (:func:`bag_rankers`).
+    two_tower : bool, default True
+        With the default retrievers, add the two-tower model (point-in-time content from
+        ``tag_events``) as a fourth candidate source.
+
+    Notes
+    -----
+    ``two_tower=True`` with ``n_rankers=5`` was chosen on the validation window (each user's
+    last 20 % of train; seed 0): NDCG@10 0.1508 (1.215x EASE, paired 95 % interval of the lift
+    +0.0133 to +0.0398) against 0.1349 (1.087x, -0.0030 to +0.0249) for EASE + ALS +
+    popularity with one ranker (0.1325, 1.068x at seed 1).
+    tag_events : DataFrame, optional
+        Timestamped tags for the content-reading sources (point-in-time content).
     random_state : int, default 0
-        Seeds the negative sampling and the ranker.
+        Seeds the negative sampling and the ranker, and the stochastic default retrievers
+        (ALS, the two-tower model): one seed for the whole pipeline.
 
     Attributes
     ----------
@@ -361,6 +468,9 @@ class TwoStage(Recommender):
         retriever_features: bool = True,
         recent_days: float = 365,
         recent_items: int = 5,
+        n_rankers: int = 5,
+        two_tower: bool = True,
+        tag_events: pd.DataFrame | None = None,
         random_state: int = 0,
     ) -> None:
         self.items = items
@@ -372,7 +482,19 @@ class TwoStage(Recommender):
         self.retriever_features = retriever_features
         self.recent_days = recent_days
         self.recent_items = recent_items
+        self.n_rankers = n_rankers
+        self.two_tower = two_tower
+        self.tag_events = tag_events
         self.random_state = random_state
+
+    def _sources(self):
+        """The unfitted retrievers: the given ones, or the defaults seeded by random_state."""
+        if self.retrievers is not None:
+            return self.retrievers
+        return default_retrievers(
+            self.random_state, items=self.items, tag_events=self.tag_events,
+            two_tower=self.two_tower,
+        )  # fmt: skip
 
     # ------------------------------------------------------------------ fit
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
@@ -390,7 +512,7 @@ class TwoStage(Recommender):
             raise ValueError(f"n_candidates must be an int >= 1; got {self.n_candidates!r}")
         timings, t0 = {}, time.perf_counter()
         data = ranker_training_data(
-            interactions, self.items, self.retrievers, self.n_candidates,
+            interactions, self.items, self._sources(), self.n_candidates,
             recent_days=self.recent_days, recent_items=self.recent_items,
         )  # fmt: skip
         timings["validation_data_s"] = time.perf_counter() - t0
@@ -405,8 +527,9 @@ class TwoStage(Recommender):
         self.n_training_rows_ = len(data.labels)
 
         t0 = time.perf_counter()
-        self.ranker_ = fit_ranker(
-            data.features[columns], data.labels, params=self.ranker_params,
+        self.ranker_ = fit_bagged_ranker(
+            data.features[columns], data.labels, n_rankers=self.n_rankers,
+            params=self.ranker_params,
             user_ids=data.candidates[S.USER_ID] if self.balance_users else None,
             negative_share=self.negative_share, random_state=self.random_state,
         )  # fmt: skip
@@ -414,7 +537,7 @@ class TwoStage(Recommender):
         del data  # free the validation retrievers' memory before refitting
 
         t0 = time.perf_counter()
-        self.retrievers_ = fit_retrievers(self.retrievers, interactions)
+        self.retrievers_ = fit_retrievers(self._sources(), interactions)
         self.tables_ = feature_tables(
             interactions, self.items, _cutoff(interactions),
             recent_days=self.recent_days, recent_items=self.recent_items,

@@ -255,6 +255,13 @@ class TwoTower(Recommender):
         Minimum number of items a content token must appear in.
     init_scale : float
         Standard deviation of the initial embeddings.
+    tag_events : DataFrame, optional
+        Timestamped tag applications (``Dataset.tags``): when given, the item tower reads
+        tags as of each user's last fitted interaction (point-in-time content).
+    on_epoch_end : callable, optional
+        Called as ``on_epoch_end(model, epoch)`` after every epoch, with the tower outputs
+        of that epoch in place (so ``model.recommend`` works): e.g. to record a validation
+        curve next to ``loss_history_``. It must not change the model.
     random_state : int
         Seed of initialisation and batch order; the same seed gives the same model.
 
@@ -295,6 +302,8 @@ class TwoTower(Recommender):
         content: tuple[str, ...] = ("genres", "tags", "decade"),
         min_df: int = 2,
         init_scale: float = 0.1,
+        tag_events: pd.DataFrame | None = None,
+        on_epoch_end=None,
         random_state: int = 0,
     ) -> None:
         self.items = items
@@ -311,6 +320,8 @@ class TwoTower(Recommender):
         self.content = content
         self.min_df = min_df
         self.init_scale = init_scale
+        self.tag_events = tag_events
+        self.on_epoch_end = on_epoch_end
         self.random_state = random_state
 
     def _extra_item_ids(self) -> np.ndarray:
@@ -332,12 +343,15 @@ class TwoTower(Recommender):
             if not getattr(self, name) >= 0:
                 raise ValueError(f"{name} must be >= 0; got {getattr(self, name)!r}")
 
-    def _content_features(self) -> sp.csr_matrix:
+    def _content_features(self, interactions: pd.DataFrame) -> sp.csr_matrix:
         """Content rows aligned with the item vocabulary (zero rows for unknown items)."""
-        F, names, ids = item_content_matrix(self.items, use=self.content, min_df=self.min_df)
+        from course_utils.models.content import point_in_time_items
+
+        catalogue = point_in_time_items(self.items, self.tag_events, interactions)
+        F, names, ids = item_content_matrix(catalogue, use=self.content, min_df=self.min_df)
         if self.use_year:
             year = pd.to_numeric(
-                self.items.set_index(S.ITEM_ID)[S.YEAR].reindex(ids), errors="coerce"
+                catalogue.set_index(S.ITEM_ID)[S.YEAR].reindex(ids), errors="coerce"
             ).to_numpy(dtype=np.float64, na_value=np.nan)
             known = np.isfinite(year)
             z = np.zeros_like(year)
@@ -360,7 +374,7 @@ class TwoTower(Recommender):
         if len(users) == 0:
             raise ValueError(f"no interaction has rating >= min_rating={self.min_rating}")
         history = self.seen_.astype(np.float32).tocsr()
-        content = self._content_features()
+        content = self._content_features(interactions)
         counts = np.bincount(items, minlength=len(self.items_))
         log_q = np.log(np.maximum(counts, 1) / len(items)).astype(np.float32)
 
@@ -398,6 +412,10 @@ class TwoTower(Recommender):
                 losses.append((loss, len(batch)))
             loss, sizes = np.array(losses).T
             self.loss_history_.append(float(np.average(loss, weights=sizes)))
+            if self.on_epoch_end is not None:
+                self.content_features_ = content
+                self._compute_vectors(history)
+                self.on_epoch_end(self, len(self.loss_history_))
 
     def _compute_vectors(self, history: sp.csr_matrix) -> None:
         """Final tower outputs: users from their whole training history, all items."""

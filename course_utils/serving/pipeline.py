@@ -53,7 +53,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from course_utils.data import schema as S
-from course_utils.features.content import align_item_rows, genre_multi_hot, item_content_blocks
+from course_utils.features.content import (
+    align_item_rows,
+    catalogue_as_of,
+    genre_multi_hot,
+    item_content_blocks,
+)
 from course_utils.models.base import Recommender
 from course_utils.serving.feature_store import FEATURE_ARRAYS, FeatureStore, export_feature_store
 from course_utils.serving.trees import ARRAY_DTYPES as TREE_ARRAYS
@@ -323,7 +328,13 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
 
 
 def export_pipeline(
-    model: Recommender, items: pd.DataFrame, *, n_candidates: int | None = None, dtype=None
+    model: Recommender,
+    items: pd.DataFrame,
+    *,
+    n_candidates: int | None = None,
+    dtype=None,
+    tag_events: pd.DataFrame | None = None,
+    as_of=None,
 ) -> ServingPipeline:
     """Copy a fitted model into a :class:`ServingPipeline`.
 
@@ -339,6 +350,10 @@ def export_pipeline(
     dtype : numpy dtype, optional
         Cast factor and weight matrices (e.g. ``"float32"`` halves memory and scoring
         time; the default keeps the model's precision so results equal the model's).
+    tag_events, as_of : DataFrame and timestamp, optional
+        Point-in-time content: the catalogue's tags are rebuilt from the tags applied at or
+        before ``as_of`` (the end of the training data), never later ones
+        (:func:`course_utils.features.catalogue_as_of`).
 
     Examples
     --------
@@ -353,6 +368,10 @@ def export_pipeline(
     from course_utils.models.two_stage import TwoStage
 
     model._check_fitted()
+    if tag_events is not None:
+        if as_of is None:
+            raise ValueError("tag_events needs as_of=<the end of the training data>; got None")
+        items = catalogue_as_of(items, tag_events, as_of)
     item_ids, user_ids = model.items_.ids_, model.users_.ids_
     seen = model.seen_.tocsr().copy()
     seen.sort_indices()
