@@ -544,6 +544,7 @@ def cmd_test(*, colab: bool) -> int:
 
     unit_env = dict(os.environ)
     unit_env.setdefault("MPLBACKEND", "Agg")
+    unit_env.setdefault("CI", "true")  # the deterministic hypothesis profile (tests/conftest.py)
     steps.append(
         _run_step("unit tests", [sys.executable, "-m", "pytest", "tests"], root, env=unit_env)
     )
