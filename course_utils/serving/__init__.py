@@ -8,7 +8,9 @@ Read in this order:
    request needs (:func:`export_pipeline`), with :mod:`~course_utils.serving.feature_store`,
    the in-process feature store that computes the ranker's features like training did;
 3. :mod:`~course_utils.serving.artifacts` - save and load them with a checksummed
-   manifest (:func:`save_artifacts`, :func:`load_artifacts`);
+   manifest (:func:`save_artifacts`, :func:`load_artifacts`), checked at load by
+   :mod:`~course_utils.serving.manifest` (digest, schema, safe ``.npz`` reading) and
+   :mod:`~course_utils.serving.checks` (config and array contents);
 4. :mod:`~course_utils.serving.rerank` - MMR diversity re-ranking (:func:`mmr_rerank`);
 5. :mod:`~course_utils.serving.service` - :class:`RecommendationService`: cold-start
    routing, retrieval, features, ranking, business rules, per-stage latency;
