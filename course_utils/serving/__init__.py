@@ -14,8 +14,10 @@ Read in this order:
 4. :mod:`~course_utils.serving.rerank` - MMR diversity re-ranking (:func:`mmr_rerank`);
 5. :mod:`~course_utils.serving.service` - :class:`RecommendationService`: cold-start
    routing, retrieval, features, ranking, business rules, per-stage latency;
-6. :mod:`~course_utils.serving.http` - the JSON endpoint (``POST /recommend``,
-   ``GET /health``); ``python -m course_utils.serving --artifacts DIR --port N``.
+6. :mod:`~course_utils.serving.http` - the JSON endpoint, FastAPI on uvicorn
+   (``POST /recommend``, ``GET /healthz``, ``/readyz``, ``/metrics``), with body-size,
+   timeout and concurrency limits; ``python -m course_utils.serving --artifacts DIR
+   --port N [--workers N]``.
 """
 
 from course_utils.serving.artifacts import (
@@ -29,7 +31,12 @@ from course_utils.serving.artifacts import (
     training_data_hash,
 )
 from course_utils.serving.cache import ResultCache, simulate_cache
-from course_utils.serving.http import make_app, make_http_server, serve_in_background
+from course_utils.serving.http import (
+    ServerLimits,
+    make_app,
+    make_http_server,
+    serve_in_background,
+)
 from course_utils.serving.loadtest import closed_loop_load, load_curve
 from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
 from course_utils.serving.rerank import min_max_scale, mmr_rerank
@@ -55,6 +62,7 @@ __all__ = [
     "IncompleteArtifactError",
     "RecommendationService",
     "ResultCache",
+    "ServerLimits",
     "ServingPipeline",
     "TreeEnsemble",
     "closed_loop_load",

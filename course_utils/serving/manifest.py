@@ -94,8 +94,6 @@ def manifest_digest(manifest: dict) -> str:
 
 def read_manifest(directory: Path) -> dict:
     path = directory / MANIFEST
-    if not directory.is_dir():
-        raise IncompleteArtifactError(f"{directory} is not a directory")
     if not path.is_file():
         raise IncompleteArtifactError(
             f"no {MANIFEST} in {directory}; is this an artifact directory?"
