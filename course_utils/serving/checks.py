@@ -140,7 +140,7 @@ def check_config(config, retriever_kinds) -> None:
         return
     if "ranker_features" not in config:
         raise PipelineError("config.ranker_features", "is required with ranking 'ranker'")
-    from course_utils.serving.features import SERVING_FEATURES
+    from course_utils.serving.feature_store import SERVING_FEATURES
 
     features = _str_list(config, "ranker_features")
     if not features:
@@ -231,7 +231,7 @@ def check_contents(components: dict, config: dict, n_users: int, n_items: int) -
 
 
 def _check_ranker(components: dict, config: dict, n_users: int, n_items: int) -> None:
-    from course_utils.serving.features import FeatureStore
+    from course_utils.serving.feature_store import FeatureStore
     from course_utils.serving.trees import TreeEnsemble
 
     feats = components["features"]
