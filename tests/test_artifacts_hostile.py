@@ -267,58 +267,40 @@ def test_a_sound_artifact_still_serves(saved):  # noqa: F811
 
 
 # --------------------------------------------------------------------------- saving
+def _save(pipeline, target, version, data, **kwargs):
+    return save_artifacts(
+        pipeline, target, model_version=version, training_interactions=data.interactions, **kwargs
+    )
+
+
 def test_overwrite_replaces_only_a_previous_artifact(saved, tmp_path):  # noqa: F811
     data, _, pipeline, _, _ = saved
     unrelated = tmp_path / "home"
     (unrelated / "notes").mkdir(parents=True)
     (unrelated / "thesis.txt").write_text("precious")
     with pytest.raises(FileExistsError, match="not an artifact directory"):
-        save_artifacts(
-            pipeline,
-            unrelated,
-            model_version="v",
-            training_interactions=data.interactions,
-            overwrite=True,
-        )
+        _save(pipeline, unrelated, "v", data, overwrite=True)
     assert (unrelated / "thesis.txt").read_text() == "precious" and (unrelated / "notes").is_dir()
     target = tmp_path / "model"
-    save_artifacts(pipeline, target, model_version="v1", training_interactions=data.interactions)
+    _save(pipeline, target, "v1", data)
     (target / "thesis.txt").write_text("precious")  # an artifact dir someone put a file into
     with pytest.raises(FileExistsError, match="not an artifact directory"):
-        save_artifacts(
-            pipeline,
-            target,
-            model_version="v2",
-            training_interactions=data.interactions,
-            overwrite=True,
-        )
+        _save(pipeline, target, "v2", data, overwrite=True)
     assert (target / "thesis.txt").exists() and load_artifacts(target).model_version == "v1"
     (target / "thesis.txt").unlink()
-    save_artifacts(
-        pipeline,
-        target,
-        model_version="v2",
-        training_interactions=data.interactions,
-        overwrite=True,
-    )
+    _save(pipeline, target, "v2", data, overwrite=True)
     assert load_artifacts(target).model_version == "v2"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "model"]  # no temp dirs left
     a_file = tmp_path / "file"
     a_file.write_text("x")
     with pytest.raises(FileExistsError):
-        save_artifacts(
-            pipeline,
-            a_file,
-            model_version="v",
-            training_interactions=data.interactions,
-            overwrite=True,
-        )
+        _save(pipeline, a_file, "v", data, overwrite=True)
 
 
 def test_a_crash_while_saving_leaves_the_previous_artifact_whole(saved, tmp_path, monkeypatch):  # noqa: F811
     data, _, pipeline, _, _ = saved
     target = tmp_path / "model"
-    save_artifacts(pipeline, target, model_version="v1", training_interactions=data.interactions)
+    _save(pipeline, target, "v1", data)
     calls = []
 
     def crash(path, **arrays):
@@ -330,13 +312,7 @@ def test_a_crash_while_saving_leaves_the_previous_artifact_whole(saved, tmp_path
     real = np.savez
     monkeypatch.setattr(np, "savez", crash)
     with pytest.raises(OSError, match="disk full"):
-        save_artifacts(
-            pipeline,
-            target,
-            model_version="v2",
-            training_interactions=data.interactions,
-            overwrite=True,
-        )
+        _save(pipeline, target, "v2", data, overwrite=True)
     monkeypatch.undo()
     assert load_artifacts(target).model_version == "v1"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]

@@ -354,13 +354,18 @@ def test_bad_cli_arguments_get_argparse_errors(args, message, capsys, tmp_path):
     assert message in err and "Traceback" not in err
 
 
-def test_a_broken_artifact_directory_prints_the_artifact_error(tmp_path):
+def _saved(tmp_path, version: str):
     data, model = small_world()
     directory = tmp_path / "model"
     save_artifacts(
-        export_pipeline(model, data.items), directory, model_version="v",
+        export_pipeline(model, data.items), directory, model_version=version,
         training_interactions=data.interactions,
     )  # fmt: skip
+    return directory, model
+
+
+def test_a_broken_artifact_directory_prints_the_artifact_error(tmp_path):
+    directory, _ = _saved(tmp_path, "v")
     manifest = json.loads((directory / "manifest.json").read_text())
     manifest["config"]["n_candidates"] = 0
     manifest["manifest_sha256"] = manifest_digest(manifest)
@@ -373,12 +378,7 @@ def test_a_broken_artifact_directory_prints_the_artifact_error(tmp_path):
 
 
 def test_several_worker_processes_serve_one_port(tmp_path):
-    data, model = small_world()
-    directory = tmp_path / "model"
-    save_artifacts(
-        export_pipeline(model, data.items), directory, model_version="workers",
-        training_interactions=data.interactions,
-    )  # fmt: skip
+    directory, model = _saved(tmp_path, "workers")
     command = [sys.executable, "-m", "course_utils.serving", "--artifacts", str(directory),
                "--port", "0", "--workers", "2"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -26,36 +26,24 @@ ENV_ARTIFACTS = "COURSE_SERVING_ARTIFACTS"
 ENV_MMR_LAMBDA = "COURSE_SERVING_MMR_LAMBDA"
 
 
-def _port(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"must be an integer in [0, 65535]; got {text!r}"
-        ) from None
-    if not 0 <= value <= 65535:
-        raise argparse.ArgumentTypeError(f"must be an integer in [0, 65535]; got {value}")
-    return value
+def _bounded(cast, low: float, high: float, what: str):
+    """An argparse ``type``: ``cast(text)`` within [low, high], else an argparse error."""
+
+    def parse(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text!r}") from None
+        if not (math.isfinite(value) and low <= value <= high):
+            raise argparse.ArgumentTypeError(f"must be {what}; got {text}")
+        return value
+
+    return parse
 
 
-def _unit(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1]; got {text!r}") from None
-    if not (math.isfinite(value) and 0.0 <= value <= 1.0):
-        raise argparse.ArgumentTypeError(f"must be a number in [0, 1]; got {text}")
-    return value
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be an integer >= 1; got {value}")
-    return value
+_port = _bounded(int, 0, 65535, "an integer in [0, 65535]")
+_unit = _bounded(float, 0.0, 1.0, "a number in [0, 1]")
+_workers = _bounded(int, 1, math.inf, "an integer >= 1")
 
 
 def _load_service(directory: str, mmr_lambda: float) -> RecommendationService:
