@@ -211,8 +211,9 @@ class _Guard:
         try:
             await self._handle(scope, receive, send_and_record)
         finally:
-            route = scope["path"] if scope["path"] in ROUTES else "other"
-            self.metrics.observe(route, scope["method"], status[0], time.perf_counter() - start)
+            route = scope["path"] if scope["path"] in ROUTES else "other"  # bounded labels
+            method = scope["method"] if scope["method"] in ("GET", "POST", "HEAD") else "other"
+            self.metrics.observe(route, method, status[0], time.perf_counter() - start)
 
     async def _handle(self, scope, receive, send) -> None:
         limit = self.limits.max_body_bytes
