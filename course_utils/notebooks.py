@@ -645,6 +645,7 @@ def cmd_test(*, colab: bool) -> int:
     unit_env = dict(os.environ)
     unit_env.setdefault("MPLBACKEND", "Agg")
     quiet = _colab_warning_filters() if colab else []
+    unit_env.setdefault("CI", "true")  # the deterministic hypothesis profile (tests/conftest.py)
     steps.append(
         _run_step(
             "unit tests", [sys.executable, "-m", "pytest", *quiet, "tests"], root, env=unit_env

@@ -389,17 +389,20 @@ print(
 # %% [markdown]
 # ## 5 · Over HTTP
 #
-# The service sits behind a small JSON endpoint built on the standard library
-# (`wsgiref` with one thread per connection): `POST /recommend` and `GET /health`. From a
-# terminal, `python -m course_utils.serving --artifacts DIR --port 8000` serves saved
-# artifacts; here we start it in a background thread on a free port of 127.0.0.1 and call it
-# like any client would.
+# The service sits behind a JSON endpoint served by **FastAPI on uvicorn**, the Python
+# ecosystem's usual pair for model serving: `POST /recommend` (a pydantic request model, so a
+# malformed request gets a 400 with a JSON error body), `GET /healthz` (liveness),
+# `GET /readyz` (readiness: the artifacts are loaded and verified) and `GET /metrics`
+# (request counts and latency histograms for step 7), with a body-size limit, request and
+# keep-alive timeouts and a concurrency limit. From a terminal,
+# `python -m course_utils.serving --artifacts DIR --port 8000 --workers 2` serves saved
+# artifacts with one process per core; here we start it in a background thread on a free
+# port of 127.0.0.1 and call it like any client would.
 
 # %%
-def post(url: str, payload: dict) -> tuple[int, dict]:
-    request = urllib.request.Request(
-        url + "/recommend", data=json.dumps(payload).encode(), method="POST"
-    )
+def post(url: str, payload) -> tuple[int, dict]:
+    data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = urllib.request.Request(url + "/recommend", data=data, method="POST")
     request.add_header("Content-Type", "application/json")
     try:
         with urllib.request.urlopen(request, timeout=10) as answer:
@@ -409,11 +412,13 @@ def post(url: str, payload: dict) -> tuple[int, dict]:
 
 
 with serve_in_background(service, port=0) as url:
-    with urllib.request.urlopen(url + "/health", timeout=10) as answer:
-        print("GET /health ->", answer.status, json.loads(answer.read()))
+    with urllib.request.urlopen(url + "/readyz", timeout=10) as answer:
+        print("GET /readyz ->", answer.status, json.loads(answer.read()))
     status, body = post(url, {"user_id": user, "k": 3})
     print("POST /recommend ->", status, [item["title"] for item in body["items"]])
     print("POST /recommend (bad) ->", *post(url, {"user_id": user, "k": -1}))
+    print("POST /recommend (bad type) ->", *post(url, {"user_id": "alice"}))
+    print("POST /recommend (100 kB) ->", *post(url, b" " * 100_000))
     users = [int(u) for u in split.eval_users[:40]]
     with ThreadPoolExecutor(max_workers=8) as pool:  # 8 clients at once
         statuses = list(pool.map(lambda u: post(url, {"user_id": u, "k": 10})[0], users * 5))

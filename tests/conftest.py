@@ -8,8 +8,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import settings
 
 from course_utils.data import schema as S
+
+# CI is deterministic: the same examples on every run and no example database, so a
+# failure reproduces and a passing commit stays green. Local runs keep exploring with new
+# random examples (the default profile) and remember failures in .hypothesis/.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 def _movielens_available() -> bool:

@@ -143,3 +143,35 @@ def test_top_k_equals_full_stable_sort():
         ref = np.lexsort((np.broadcast_to(np.arange(30), scores.shape), -scores), axis=1)[:, :k]
         np.testing.assert_array_equal(idx, ref)
         np.testing.assert_array_equal(val, np.take_along_axis(scores, ref, axis=1))
+
+
+@pytest.mark.parametrize(
+    "column, value, message",
+    [
+        (S.WEIGHT, np.nan, "NaN values"),
+        (S.WEIGHT, np.inf, "finite values >= 0"),
+        (S.WEIGHT, -1.0, "finite values >= 0"),
+        (S.RATING, np.inf, "finite values >= 0"),
+        (S.RATING, -2.0, "finite values >= 0"),
+        (S.RATING, -np.inf, "finite values >= 0"),
+    ],
+)
+def test_fit_rejects_non_finite_or_negative_weights_and_ratings(
+    model_cls, tiny_interactions, column, value, message
+):
+    """A bad weight or rating never reaches the maths (it used to give wrong lists later)."""
+    df = tiny_interactions.copy()
+    df[S.WEIGHT] = 1.0
+    df.loc[df.index[3], column] = value
+    with pytest.raises(ValueError, match=message):
+        make(model_cls).fit(df)
+
+
+def test_fit_rejects_text_weights_and_float_ids(model_cls, tiny_interactions):
+    df = tiny_interactions.assign(**{S.WEIGHT: "1"})
+    with pytest.raises(TypeError, match="'weight' must be numeric"):
+        make(model_cls).fit(df)
+    df = tiny_interactions.astype({S.USER_ID: float})
+    df.loc[df.index[0], S.USER_ID] = np.nan
+    with pytest.raises(TypeError, match="missing ids"):
+        make(model_cls).fit(df)

@@ -168,3 +168,172 @@ def test_real_movielens_counts():
     assert ds.interactions[S.USER_ID].nunique() == 610
     assert len(ds.items) == 9742 and len(ds.interactions) == 100_836
     assert ds.items[S.YEAR].isna().sum() < 20
+
+
+# --------------------------------------------------------------------------- reliability
+def _cache(fixture_data) -> Path:
+    return fixture_data["tmp"] / "cache" / "course_utils"
+
+
+def test_an_interrupted_download_is_wrapped_with_a_fix_hint(fixture_data, monkeypatch):
+    import http.client
+
+    class Truncated:
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def read(self, n=-1):
+            raise http.client.IncompleteRead(b"PK\x03", 978_202)
+
+    monkeypatch.setattr(D.urllib.request, "urlopen", lambda url, timeout: Truncated())
+    with pytest.raises(D.DataNotFoundError) as err:
+        D.load_movielens()
+    assert "IncompleteRead" in str(err.value) and "retry" in str(err.value)
+    assert not list(_cache(fixture_data).glob(".download-*"))
+
+
+def test_a_captive_portal_page_names_the_url_and_both_digests(fixture_data, monkeypatch):
+    page = fixture_data["tmp"] / "portal.html"
+    page.write_text("<html>Please log in to the hotel Wi-Fi</html>")
+    monkeypatch.setattr(D, "MOVIELENS_URL", page.as_uri())
+    with pytest.raises(D.ChecksumError) as err:
+        D.load_movielens()
+    message = str(err.value)
+    assert page.as_uri() in message and D.MOVIELENS_ZIP_SHA256 in message
+    assert _sha(page.read_bytes()) in message and "captive portal" in message
+    assert ".download-" not in message  # no name of a file that no longer exists
+    assert not any(_cache(fixture_data).iterdir())
+
+
+def test_a_bad_zip_in_the_cache_is_replaced(fixture_data, monkeypatch):
+    cache = _cache(fixture_data)
+    cache.mkdir(parents=True)
+    (cache / f"{D.MOVIELENS_NAME}.zip").write_bytes(b"half a download")
+    with pytest.raises(D.ChecksumError, match="delete .* and download"):
+        D.load_movielens(download=False)  # without a download: a clear error with the fix
+    monkeypatch.setattr(D, "MOVIELENS_URL", fixture_data["zip"].as_uri())
+    assert len(D.load_movielens().interactions) == 4  # with one: replaced
+    assert D._sha256(cache / f"{D.MOVIELENS_NAME}.zip") == D.MOVIELENS_ZIP_SHA256
+
+
+def test_a_damaged_cache_folder_is_replaced_from_the_cached_zip(fixture_data, monkeypatch):
+    monkeypatch.setattr(D, "MOVIELENS_URL", fixture_data["zip"].as_uri())
+    D.load_movielens()
+    D._CACHE.clear()
+    (_cache(fixture_data) / D.MOVIELENS_NAME / "ratings.csv").write_text("userId\n")
+    assert len(D.load_movielens(download=False).interactions) == 4
+
+
+def test_a_bad_zip_in_your_directory_is_reported_with_a_fix_never_deleted(fixture_data):
+    fixture_data["zip"].write_bytes(b"garbage")
+    with pytest.raises(D.ChecksumError, match="download .* again"):
+        D.load_movielens(fixture_data["zip_dir"], download=False)
+    assert fixture_data["zip"].read_bytes() == b"garbage"
+
+
+def test_a_read_only_directory_with_the_zip_is_extracted_once(fixture_data, monkeypatch):
+    read_only = {fixture_data["zip_dir"]}
+    monkeypatch.setattr(D, "_writable", lambda d: Path(d).is_dir() and Path(d) not in read_only)
+    extractions = []
+    real = D._safe_extract
+    monkeypatch.setattr(D, "_safe_extract", lambda z, d: extractions.append(d) or real(z, d))
+    for _ in range(3):
+        D._CACHE.clear()
+        assert len(D.load_movielens(fixture_data["zip_dir"], download=False).interactions) == 4
+    assert extractions == [_cache(fixture_data)]  # once, into the cache; then reused
+    assert not (fixture_data["zip_dir"] / D.MOVIELENS_NAME).exists()
+
+
+def test_read_only_data_and_cache_give_a_clear_message(fixture_data, monkeypatch):
+    monkeypatch.setattr(D, "_writable", lambda d: False)
+    with pytest.raises(D.DataNotFoundError) as err:
+        D.load_movielens(fixture_data["zip_dir"], download=False)
+    message = str(err.value)
+    assert "read-only" in message and "XDG_CACHE_HOME" in message and "COURSE_DATA_DIR" in message
+
+
+def test_stale_temporary_files_are_cleaned(fixture_data, monkeypatch):
+    import os
+    import time
+
+    cache = _cache(fixture_data)
+    cache.mkdir(parents=True)
+    old, fresh = cache / ".download-killed.zip", cache / ".download-running.zip"
+    old_dir = cache / ".extract-killed"
+    for path in (old, fresh):
+        path.write_bytes(b"partial")
+    old_dir.mkdir()
+    stale = time.time() - 2 * D._STALE_AFTER_S
+    os.utime(old, (stale, stale))
+    os.utime(old_dir, (stale, stale))
+    monkeypatch.setattr(D, "MOVIELENS_URL", fixture_data["zip"].as_uri())
+    D.load_movielens()
+    assert not old.exists() and not old_dir.exists()
+    assert fresh.exists()  # maybe another process's download in progress
+
+
+def test_members_beyond_their_official_size_are_never_written(fixture_data, monkeypatch):
+    sizes = {name: len(text.encode()) for name, text in FIXTURE.items()}
+    monkeypatch.setattr(D, "MOVIELENS_SIZES", {**sizes, "ratings.csv": sizes["ratings.csv"] - 1})
+    with pytest.raises(D.ChecksumError, match="ratings.csv declares"):
+        D.load_movielens(fixture_data["zip_dir"], download=False)
+    assert not (fixture_data["zip_dir"] / D.MOVIELENS_NAME).exists()
+    assert not list(fixture_data["zip_dir"].glob(".extract-*"))
+    import io
+
+    with pytest.raises(D.ChecksumError, match="larger than the official file"):
+        D._copy_capped(io.BytesIO(b"x" * 11), io.BytesIO(), 10, "a member whose header lies")
+
+
+def test_a_file_that_is_not_a_zip_is_a_checksum_error(fixture_data, monkeypatch):
+    fixture_data["zip"].write_bytes(b"PK not really")
+    monkeypatch.setattr(D, "MOVIELENS_ZIP_SHA256", _sha(b"PK not really"))
+    with pytest.raises(D.ChecksumError, match="not a valid zip"):
+        D.load_movielens(fixture_data["zip_dir"], download=False)
+
+
+_CHILD = """
+import json, os, sys
+from course_utils.data import movielens as D
+patch = json.loads(os.environ["PATCH"])
+D.MOVIELENS_FILES, D.MOVIELENS_ZIP_SHA256 = patch["files"], patch["zip"]
+D.MOVIELENS_URL = patch["url"]
+print(len(D.load_movielens(patch["data_dir"]).interactions))
+"""
+
+
+@pytest.mark.parametrize("source", ["zip beside", "download"])
+def test_six_processes_loading_for_the_first_time_all_succeed(fixture_data, source):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    patch = {
+        "files": D.MOVIELENS_FILES,
+        "zip": D.MOVIELENS_ZIP_SHA256,
+        "url": fixture_data["zip"].as_uri(),
+        "data_dir": str(fixture_data["zip_dir"]) if source == "zip beside" else None,
+    }
+    env = {
+        **os.environ,
+        "PATCH": json.dumps(patch),
+        "XDG_CACHE_HOME": str(fixture_data["tmp"] / "cache"),
+    }
+    env.pop("COURSE_DATA_DIR", None)
+    root = Path(__file__).resolve().parents[1]
+    env["PYTHONPATH"] = os.pathsep.join([str(root), env.get("PYTHONPATH", "")])
+    processes = [
+        subprocess.Popen([sys.executable, "-c", _CHILD], env=env, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]  # fmt: skip
+    results = [p.communicate(timeout=300) for p in processes]
+    assert [p.returncode for p in processes] == [0] * 6, [err[-2000:] for _, err in results]
+    assert [out.strip() for out, _ in results] == ["4"] * 6
+    where = fixture_data["zip_dir"] if source == "zip beside" else _cache(fixture_data)
+    D._verify_folder(where / D.MOVIELENS_NAME)
+    assert not list(where.glob(".extract-*")) and not list(where.glob(".download-*"))

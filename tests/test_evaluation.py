@@ -76,3 +76,9 @@ def test_benchmark_popularity_and_random(benchmark):
     rnd = E.evaluate(Random(random_state=0).fit(benchmark.train), benchmark, ks=10)
     assert pop["ndcg"].iloc[0] == pytest.approx(0.0740, abs=0.001)
     assert rnd["ndcg"].iloc[0] < 0.01
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_bootstrap_ci_refuses_non_finite_values(bad):
+    with pytest.raises(ValueError, match="values must be finite"):
+        E.bootstrap_ci(np.r_[np.zeros(20), bad])

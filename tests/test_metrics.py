@@ -158,3 +158,101 @@ def test_user_order_invariance(hk, rnd):
     for f in (M.ndcg_at_k, M.map_at_k, M.recall_at_k):
         np.testing.assert_allclose(f(hits[perm], n_rel[perm], k), f(hits, n_rel, k)[perm])
         assert np.isclose(f(hits[perm], n_rel[perm], k).mean(), f(hits, n_rel, k).mean())
+
+
+# --------------------------------------------------------------------------- never a wrong number
+ids = st.integers(-(2**62), 2**62)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.lists(ids, min_size=1, max_size=6), min_size=1, max_size=5).flatmap(
+        lambda rows: st.tuples(
+            st.just(rows),
+            st.lists(st.sets(ids | st.sampled_from(sum(rows, [])), max_size=6),
+                     min_size=len(rows), max_size=len(rows)),
+        )
+    )
+)  # fmt: skip
+def test_hits_match_a_plain_python_reference_for_ids_of_any_sign(case):
+    rows, relevant = case
+    width = min(len(r) for r in rows)
+    rec = np.array([r[:width] for r in rows], dtype=np.int64)
+    hits, n_rel = M.hit_matrix(rec, relevant)
+    expected = [
+        [item in rel and item not in row[:j].tolist() for j, item in enumerate(row)]
+        for row, rel in zip(rec, relevant, strict=True)
+    ]
+    assert hits.tolist() == expected
+    assert n_rel.tolist() == [len(r) for r in relevant]
+    for k in range(1, width + 1):
+        for metric in (M.precision_at_k(hits, k), M.recall_at_k(hits, n_rel, k),
+                       M.ndcg_at_k(hits, n_rel, k), M.map_at_k(hits, n_rel, k),
+                       M.mrr_at_k(hits, k), M.hit_rate_at_k(hits, k)):  # fmt: skip
+            assert np.all((metric >= 0) & (metric <= 1 + 1e-12))
+
+
+def test_negative_ids_never_collide():
+    # item -1 of user 1 used to share a key with item (max+1)-1 of user 0
+    hits, _ = M.hit_matrix([[5, 6], [-1, 0]], [{6}, {3}])
+    assert hits.tolist() == [[False, True], [False, False]]
+    hits = M.hits_from_pairs(np.array([[-1, 2], [-7, 9]]), np.array([1, 1]), np.array([-1, -7]))
+    assert hits.tolist() == [[False, False], [True, False]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 8), min_size=3, max_size=8), st.sets(st.integers(0, 8), min_size=1),
+       st.data())  # fmt: skip
+def test_a_duplicate_in_a_list_never_increases_precision(row, relevant, data):
+    k = len(row)
+    position = data.draw(st.integers(1, k - 1))
+    duplicated = row[:position] + [row[position - 1]] + row[position:]  # one id twice
+    duplicated = duplicated[:k]
+    p_dup = M.precision_at_k(M.hit_matrix([duplicated], [relevant])[0], k)
+    p = M.precision_at_k(M.hit_matrix([row], [relevant])[0], k)
+    assert p_dup <= p
+
+
+def test_repeated_items_earn_credit_once():
+    hits, n_rel = M.hit_matrix([[1, 1, 1]], [{1, 2, 3}])
+    assert hits.tolist() == [[True, False, False]]
+    assert M.precision_at_k(hits, 3)[0] == pytest.approx(1 / 3)
+    assert M.recall_at_k(hits, n_rel, 3)[0] == pytest.approx(1 / 3)
+
+
+def test_hit_matrix_refuses_dicts_and_text_ids_clearly():
+    with pytest.raises(TypeError, match="relevant must be a sequence"):
+        M.hit_matrix([[1, 2]], {0: {1}})
+    with pytest.raises(TypeError, match="recommended must hold integer item ids"):
+        M.hit_matrix([["a", "b"]], [{"a"}])
+    with pytest.raises(TypeError, match=r"relevant\[0\] must hold integer item ids"):
+        M.hit_matrix([[1, 2]], [{"1"}])
+    with pytest.raises(TypeError, match=r"relevant\[0\] must be a set"):
+        M.hit_matrix([[1, 2]], ["12"])
+    with pytest.raises(TypeError, match="recommended must hold integer item ids"):
+        M.hits_from_pairs(np.array([[1.5]]), np.array([0]), np.array([1]))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.integers(-50, 50), min_size=1, max_size=4), min_size=1, max_size=6),
+       st.integers(1, 200))  # fmt: skip
+def test_catalog_coverage_is_a_share_or_an_error(rows, n_catalog):
+    width = min(len(r) for r in rows)
+    rec = np.array([r[:width] for r in rows])
+    if len(np.unique(rec)) > n_catalog:
+        with pytest.raises(ValueError, match="distinct items but n_catalog"):
+            M.catalog_coverage(rec, n_catalog)
+    else:
+        assert 0 < M.catalog_coverage(rec, n_catalog) <= 1
+
+
+def test_novelty_needs_a_positive_user_count():
+    args = ([[0, 1]], np.array([0, 1]), np.array([50, 25]))
+    for bad in (0, -3):
+        with pytest.raises(ValueError, match="n_users must be >= 1"):
+            M.novelty(*args, n_users=bad)
+    with pytest.raises(TypeError, match="n_users must be an int"):
+        M.novelty(*args, n_users=100.0)
+    with pytest.raises(ValueError, match="item_counts"):
+        M.novelty([[0, 1]], np.array([0, 1]), np.array([np.nan, 1]), n_users=10)
+    assert np.isfinite(M.novelty(*args, n_users=1)).all()

@@ -116,3 +116,40 @@ def test_validation_split_is_carved_from_train(benchmark):
     val = validation_split(benchmark.train)
     assert len(val.train) + len(val.test) == len(benchmark.train)
     assert val.test[S.TIMESTAMP].max() <= benchmark.train[S.TIMESTAMP].max()
+
+
+def _events(n=12):
+    return pd.DataFrame(
+        {
+            S.USER_ID: np.repeat([1, 2, 3], n // 3),
+            S.ITEM_ID: np.arange(n),
+            S.RATING: 5.0,
+            S.TIMESTAMP: pd.to_datetime(np.arange(n), unit="D", utc=True),
+        }
+    )
+
+
+@pytest.mark.parametrize("split", [global_temporal_split, per_user_temporal_split, random_split])
+def test_splits_refuse_duplicates_missing_ids_and_missing_times(split):
+    df = _events()
+    with pytest.raises(ValueError, match="duplicate"):
+        split(pd.concat([df, df.iloc[[4]]], ignore_index=True))
+    bad = df.astype({S.USER_ID: float})
+    bad.loc[0, S.USER_ID] = np.nan
+    with pytest.raises(ValueError, match="missing ids"):
+        split(bad)
+    bad = df.copy()
+    bad.loc[2, S.TIMESTAMP] = pd.NaT
+    with pytest.raises(ValueError, match="NaT"):
+        split(bad)
+    with pytest.raises(TypeError, match="integer ids"):
+        split(df.astype({S.ITEM_ID: str}))
+
+
+def test_no_relevant_items_is_a_clear_error_not_an_empty_table():
+    split = per_user_temporal_split(_events(), 0.5, relevance_threshold=6.0)
+    model = Popularity().fit(split.train)
+    with pytest.raises(ValueError, match="no evaluated users"):
+        evaluate(model, split)
+    with pytest.raises(ValueError, match="relevance_column 'watch_pct'"):
+        _ = per_user_temporal_split(_events(), relevance_column="watch_pct").eval_users

@@ -85,11 +85,20 @@ def test_loss_is_mean_cross_entropy_on_a_hand_checkable_batch():
 
 
 @settings(max_examples=30, deadline=None)
-@given(arrays(np.float64, 7, elements=st.floats(-100, 100).filter(lambda x: abs(x) > 1e-3)))
+@given(arrays(np.float64, 7, elements=st.floats(-100, 100, allow_subnormal=False)))
 def test_first_adam_step_moves_by_learning_rate_times_sign(g):
+    # The first step is exactly -lr * sign(g) * |g| / (|g| + eps / sqrt(1 - beta2)): the
+    # bias-corrected moments are g and g^2, and eps damps only gradients near eps * 31.6.
+    # So |step| <= lr always, and the step is lr * sign(g) within 1e-4 once |g| >= 1e-2.
     x = {"w": np.zeros(7)}
-    Adam(x, learning_rate=0.01).step(x, {"w": g.copy()})
-    np.testing.assert_allclose(x["w"], -0.01 * np.sign(g), rtol=1e-4)
+    opt = Adam(x, learning_rate=0.01)
+    opt.step(x, {"w": g.copy()})
+    a = np.abs(g)
+    expected = -0.01 * np.sign(g) * a / (a + opt.eps / np.sqrt(1 - opt.beta2))
+    np.testing.assert_allclose(x["w"], expected, rtol=1e-9, atol=1e-15)
+    assert np.all(np.abs(x["w"]) <= 0.01 * (1 + 1e-12))
+    big = a >= 1e-2
+    np.testing.assert_allclose(x["w"][big], -0.01 * np.sign(g[big]), rtol=1e-4)
 
 
 def test_loss_decreases_over_epochs(tiny_interactions, tiny_items):

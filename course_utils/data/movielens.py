@@ -16,15 +16,20 @@ Where :func:`load_movielens` looks, in order:
 4. a download of the official archive into that cache (when ``download=True``).
 
 A directory may hold the extracted ``ml-latest-small/`` folder or ``ml-latest-small.zip``.
-Every file is verified by SHA-256 before it is used.
+Every file is verified by SHA-256 before it is used, and no archive member is extracted
+beyond its official size. First loads from several processes at once are safe (see
+:func:`locate_movielens`). The checksums guarantee the files are GroupLens' (integrity);
+they come from this module, so they are only as trustworthy as the installed package.
 """
 
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
 import shutil
 import tempfile
+import time
 import urllib.error
 import urllib.request
 import zipfile
@@ -72,12 +77,22 @@ MOVIELENS_LICENCE = (
 _DOWNLOAD_TIMEOUT_S = 30
 
 
+MOVIELENS_SIZES = {  # bytes of each official file: an extraction never writes more
+    "README.txt": 8_342,
+    "links.csv": 197_979,
+    "movies.csv": 494_431,
+    "ratings.csv": 2_483_723,
+    "tags.csv": 118_660,
+}
+_STALE_AFTER_S = 15 * 60  # a temporary file this old belongs to a killed process
+
+
 class DataNotFoundError(FileNotFoundError):
-    """MovieLens was not found locally and could not be downloaded."""
+    """MovieLens was not found locally and could not be downloaded (or extracted)."""
 
 
 class ChecksumError(ValueError):
-    """A MovieLens file does not match its published SHA-256."""
+    """A MovieLens file does not match its published SHA-256 (or size)."""
 
 
 # --------------------------------------------------------------------------- locating
@@ -104,7 +119,8 @@ def _verify_folder(folder: Path) -> None:
         if got != expected:
             raise ChecksumError(
                 f"{path} has SHA-256 {got}, expected {expected}: the file is corrupt or not "
-                f"the official {MOVIELENS_NAME}; delete it and download the archive again"
+                f"the official {MOVIELENS_NAME}; delete the folder {folder} and load again "
+                f"(or download {MOVIELENS_URL} yourself)"
             )
 
 
@@ -113,16 +129,55 @@ def _verify_zip(path: Path) -> None:
     if got != MOVIELENS_ZIP_SHA256:
         raise ChecksumError(
             f"{path} has SHA-256 {got}, expected {MOVIELENS_ZIP_SHA256} "
-            f"({MOVIELENS_ZIP_SIZE:,} bytes); it is not the official archive"
+            f"({MOVIELENS_ZIP_SIZE:,} bytes): it is not the official archive (a truncated or "
+            f"interrupted download?). Fix: delete {path} and download {MOVIELENS_URL} again"
         )
+
+
+def _clean_stale(directory: Path) -> None:
+    """Delete temporary downloads and extractions that a killed process left behind."""
+    now = time.time()
+    for pattern in (".download-*.zip", ".extract-*"):
+        for path in directory.glob(pattern):
+            try:
+                if now - path.lstat().st_mtime < _STALE_AFTER_S:
+                    continue  # maybe another process's work in progress
+                if path.is_dir() and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
+            except OSError:
+                pass
+
+
+def _copy_capped(src, dst, cap: int, what: str) -> None:
+    """Copy at most ``cap`` bytes; a longer member is refused (never fills the disk)."""
+    written = 0
+    while block := src.read(1 << 20):
+        written += len(block)
+        if written > cap:
+            raise ChecksumError(
+                f"{what} is larger than the official file ({cap:,} bytes): not the official archive"
+            )
+        dst.write(block)
+
+
+def _is_verified(folder: Path) -> bool:
+    try:
+        _verify_folder(folder)
+    except (DataNotFoundError, ChecksumError, OSError):
+        return False
+    return True
 
 
 def _safe_extract(zip_path: Path, dest: Path) -> Path:
     """Extract only the expected members of the archive into ``dest/ml-latest-small``.
 
     Members are looked up by exact name, so nothing outside the known file list (and no
-    path with ``..`` or an absolute path) is ever written. The folder is written to a
-    temporary sibling, verified, then renamed into place.
+    path with ``..`` or an absolute path) is ever written, and no member beyond its
+    official size. The folder is written to a temporary sibling, verified, then renamed
+    into place; when several processes extract at once, the first rename wins and the
+    others use its (verified) folder.
     """
     target = dest / MOVIELENS_NAME
     tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=dest))
@@ -130,62 +185,138 @@ def _safe_extract(zip_path: Path, dest: Path) -> Path:
         out = tmp / MOVIELENS_NAME
         out.mkdir()
         with zipfile.ZipFile(zip_path) as zf:
-            names = set(zf.namelist())
+            infos = {info.filename: info for info in zf.infolist()}
             for fname in MOVIELENS_FILES:
                 member = f"{MOVIELENS_NAME}/{fname}"
-                if member not in names:
-                    raise ChecksumError(f"{zip_path} lacks {member}")
+                if member not in infos:
+                    raise ChecksumError(f"{zip_path} lacks {member}: not the official archive")
+                cap = MOVIELENS_SIZES.get(fname, 0)
+                if infos[member].file_size > cap:
+                    raise ChecksumError(
+                        f"{zip_path}: {member} declares {infos[member].file_size:,} bytes; the "
+                        f"official file has {cap:,}: not the official archive"
+                    )
                 with zf.open(member) as src, open(out / fname, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                    _copy_capped(src, dst, cap, f"{zip_path}: {member}")
         _verify_folder(out)
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(out, target)
+        if target.exists() and not _is_verified(target):
+            try:  # a broken copy (ours or a killed run's): move it aside atomically
+                os.replace(target, tmp / "broken")
+            except FileNotFoundError:
+                pass  # another process moved it first
+        try:
+            os.replace(out, target)
+        except OSError:
+            if not _is_verified(target):  # not a concurrent winner's folder: a real error
+                raise
+    except zipfile.BadZipFile as err:
+        raise ChecksumError(f"{zip_path} is not a valid zip archive ({err})") from err
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
 
 
 def _download(url: str, dest_zip: Path, timeout: float = _DOWNLOAD_TIMEOUT_S) -> None:
-    """Stream ``url`` into a temporary file, verify it, then move it into place atomically."""
+    """Stream ``url`` into a temporary file, verify it, then move it into place atomically.
+
+    Raises
+    ------
+    DataNotFoundError
+        The download failed (network, HTTP error, truncated transfer); the message says why.
+    ChecksumError
+        The server sent something else than the official archive (a captive portal's login
+        page, a proxy's error page); the message names the URL and both digests.
+    """
     dest_zip.parent.mkdir(parents=True, exist_ok=True)
+    _clean_stale(dest_zip.parent)
     fd, tmp_name = tempfile.mkstemp(prefix=".download-", suffix=".zip", dir=dest_zip.parent)
     tmp = Path(tmp_name)
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
-            shutil.copyfileobj(resp, out, length=1 << 20)
-        _verify_zip(tmp)
+        try:
+            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+                _copy_capped(resp, out, 2 * MOVIELENS_ZIP_SIZE, f"the download from {url}")
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as err:
+            if isinstance(err, ChecksumError):
+                raise
+            raise DataNotFoundError(
+                f"downloading {url} failed: {type(err).__name__}: {err}. Fix: retry (a "
+                "transient network error?), or download the file in a browser and put it in "
+                "COURSE_DATA_DIR"
+            ) from err
+        got = _sha256(tmp)
+        if got != MOVIELENS_ZIP_SHA256:
+            raise ChecksumError(
+                f"the download from {url} is not the official archive: {tmp.stat().st_size:,} "
+                f"bytes with SHA-256 {got}, expected {MOVIELENS_ZIP_SIZE:,} bytes with SHA-256 "
+                f"{MOVIELENS_ZIP_SHA256}. It was deleted. A captive portal (hotel, campus "
+                "Wi-Fi) or a proxy may have answered instead: open the URL in a browser, then "
+                "retry, or put the downloaded zip in COURSE_DATA_DIR"
+            )
         os.replace(tmp, dest_zip)
     finally:
         tmp.unlink(missing_ok=True)
 
 
-def _find_in(directory: Path) -> Path | None:
-    """Return a verified extracted folder from ``directory`` (extracting a zip there if needed)."""
+def _writable(directory: Path) -> bool:
+    return directory.is_dir() and os.access(directory, os.W_OK | os.X_OK)
+
+
+def _from_zip(zip_path: Path, *, cache: Path) -> Path:
+    """A verified extracted folder for a verified zip: beside it, else in the cache."""
+    directory = zip_path.parent
+    if _writable(directory):
+        _clean_stale(directory)
+        return _safe_extract(zip_path, directory)
+    cached = cache / MOVIELENS_NAME
+    if _is_verified(cached):  # extracted once before from this read-only zip
+        return cached
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        if not _writable(cache):
+            raise PermissionError(f"{cache} is not writable")
+        _clean_stale(cache)
+        return _safe_extract(zip_path, cache)
+    except PermissionError as err:
+        raise DataNotFoundError(
+            f"{zip_path} is the official archive but cannot be extracted: {directory} is "
+            f"read-only and so is the cache {cache} ({err}). Fix: set XDG_CACHE_HOME to a "
+            f"writable directory, or extract the zip yourself (its {MOVIELENS_NAME}/ folder) "
+            "into a directory and point COURSE_DATA_DIR to it"
+        ) from err
+
+
+def _find_in(directory: Path, *, cache: Path) -> Path | None:
+    """Return a verified extracted folder from ``directory`` (extracting a zip if needed)."""
     folder = directory / MOVIELENS_NAME
     if directory.name == MOVIELENS_NAME and (directory / "ratings.csv").is_file():
         folder = directory
+    zip_path = directory / f"{MOVIELENS_NAME}.zip"
     if folder.is_dir():
+        if directory == cache and zip_path.is_file() and not _is_verified(folder):
+            _verify_zip(zip_path)
+            return _safe_extract(zip_path, cache)  # our cache: a damaged copy is replaced
         _verify_folder(folder)
         return folder
-    zip_path = directory / f"{MOVIELENS_NAME}.zip"
     if zip_path.is_file():
         _verify_zip(zip_path)
-        if os.access(directory, os.W_OK):
-            return _safe_extract(zip_path, directory)
-        cache = default_cache_dir()
-        cache.mkdir(parents=True, exist_ok=True)
-        return _safe_extract(zip_path, cache)
+        return _from_zip(zip_path, cache=cache)
     return None
 
 
 def locate_movielens(data_dir: str | os.PathLike | None = None, *, download: bool = True) -> Path:
     """Return the verified ``ml-latest-small`` folder, downloading it if allowed.
 
+    Safe when several processes load for the first time at once (a classroom sharing one
+    home directory, pytest-xdist): each extracts into its own temporary folder and renames
+    it into place; the first rename wins and the others use that verified folder. A
+    read-only directory holding only the zip is extracted once into the cache, then the
+    verified cache is reused. A corrupt zip or folder in the cache is replaced (by a new
+    download when allowed); one in your own directories is reported, never deleted.
+
     Raises
     ------
     DataNotFoundError
-        No local copy and no download (or the download failed).
+        No local copy and no download (or the download or the extraction failed).
     ChecksumError
         A local or downloaded file does not match its SHA-256; a bad download is deleted.
     """
@@ -197,20 +328,31 @@ def locate_movielens(data_dir: str | os.PathLike | None = None, *, download: boo
     if env:
         candidates.append(Path(env).expanduser())
     cache = default_cache_dir()
-    candidates.append(cache)
     for directory in candidates:
         tried.append(str(directory))
         if directory.is_dir():
-            found = _find_in(directory)
+            found = _find_in(directory, cache=cache)
             if found is not None:
                 return found
+    tried.append(str(cache))
+    zip_path = cache / f"{MOVIELENS_NAME}.zip"
+    if cache.is_dir():
+        try:
+            found = _find_in(cache, cache=cache)
+        except (ChecksumError, DataNotFoundError):
+            if not download:
+                raise
+            found = None  # our cache is damaged: download a fresh copy below
+        if found is not None:
+            return found
     if download:
-        zip_path = cache / f"{MOVIELENS_NAME}.zip"
         try:
             _download(MOVIELENS_URL, zip_path)
-        except (urllib.error.URLError, OSError, TimeoutError) as exc:
+        except DataNotFoundError as exc:
+            raise DataNotFoundError(_not_found_message(tried, reason=str(exc))) from exc
+        except PermissionError as exc:
             raise DataNotFoundError(
-                _not_found_message(tried, reason=f"download failed: {exc}")
+                _not_found_message(tried, reason=f"the cache is not writable: {exc}")
             ) from exc
         return _safe_extract(zip_path, cache)
     raise DataNotFoundError(_not_found_message(tried, reason="download=False"))

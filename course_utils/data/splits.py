@@ -53,6 +53,30 @@ def _check_frame(interactions: pd.DataFrame, need_time: bool = True) -> None:
     missing = need - set(interactions.columns)
     if missing:
         raise ValueError(f"interactions lacks columns {sorted(missing)}")
+    for col in (S.USER_ID, S.ITEM_ID):
+        n_missing = int(interactions[col].isna().sum())
+        if n_missing:
+            raise ValueError(f"column {col!r} has {n_missing} missing ids; drop those rows first")
+        if interactions[col].dtype.kind not in "iu":
+            raise TypeError(f"column {col!r} must hold integer ids; got {interactions[col].dtype}")
+    key = [S.USER_ID, S.ITEM_ID]
+    if S.TIMESTAMP in interactions:
+        ts = interactions[S.TIMESTAMP]
+        if not pd.api.types.is_datetime64_any_dtype(ts) and not pd.api.types.is_numeric_dtype(ts):
+            raise TypeError(f"column {S.TIMESTAMP!r} must hold datetimes; got {ts.dtype}")
+        n_nat = int(ts.isna().sum())
+        if n_nat:
+            raise ValueError(
+                f"column {S.TIMESTAMP!r} has {n_nat} missing times (NaT); a temporal split cannot "
+                "place them: drop or impute those rows first"
+            )
+        key.append(S.TIMESTAMP)
+    n_dup = int(interactions.duplicated(key).sum())
+    if n_dup:
+        raise ValueError(
+            f"interactions has {n_dup} duplicate {tuple(key)} rows, which would put copies of "
+            f"one event on both sides of the split; drop them first (df.drop_duplicates({key}))"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,6 +112,11 @@ class Split:
     def _relevant_all(self) -> pd.DataFrame:
         test = self.test
         if self.relevance_threshold is not None:
+            if self.relevance_column not in test:
+                raise ValueError(
+                    f"relevance_column {self.relevance_column!r} is not a column of test "
+                    f"({list(test.columns)}); pass relevance_threshold=None for implicit feedback"
+                )
             test = test[test[self.relevance_column] >= self.relevance_threshold]
         return test[[S.USER_ID, S.ITEM_ID]].drop_duplicates()
 

@@ -41,6 +41,17 @@ def _check_ks(ks) -> tuple[int, ...]:
     return tuple(int(k) for k in ks)
 
 
+def _check_evaluable(split: Split) -> None:
+    if not isinstance(split, Split):
+        raise TypeError(f"split must be a Split; got {type(split).__name__}")
+    if len(split.eval_users) == 0:
+        raise ValueError(
+            f"{split!r} has no evaluated users: no user has both a train interaction and a "
+            f"relevant test item (relevance_column={split.relevance_column!r}, "
+            f"relevance_threshold={split.relevance_threshold!r}); check the threshold and the split"
+        )
+
+
 def hits_for_split(recommended: np.ndarray, split: Split) -> np.ndarray:
     """Hit matrix for ``recommended`` rows aligned with ``split.eval_users``."""
     rec = np.asarray(recommended)
@@ -49,6 +60,7 @@ def hits_for_split(recommended: np.ndarray, split: Split) -> np.ndarray:
             f"recommended must have one row per evaluated user ({len(split.eval_users)}); "
             f"got shape {rec.shape}"
         )
+    _check_evaluable(split)
     rel = split.relevant
     rows = np.searchsorted(split.eval_users, rel[S.USER_ID].to_numpy())
     return M.hits_from_pairs(rec, rows, rel[S.ITEM_ID].to_numpy())
@@ -87,6 +99,7 @@ def evaluate_recommendations(recommended, split: Split, ks=(5, 10, 20)) -> pd.Da
 def per_user_metrics(model, split: Split, ks=(5, 10, 20)) -> pd.DataFrame:
     """Recommend for every evaluated user of ``split`` and score each user at each k."""
     ks = _check_ks(ks)
+    _check_evaluable(split)
     recommended, _ = model.recommend(split.eval_users, k=max(ks), exclude_seen=True)
     return evaluate_recommendations(recommended, split, ks)
 
@@ -124,8 +137,11 @@ def bootstrap_ci(
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 1 or v.size < 2:
         raise ValueError(f"values must be 1-D with >= 2 entries; got shape {v.shape}")
-    if np.isnan(v).any():
-        raise ValueError("values contain NaN")
+    if not np.isfinite(v).all():
+        raise ValueError(
+            f"values must be finite; got {int(np.isnan(v).sum())} NaN and "
+            f"{int(np.isinf(v).sum())} infinite entries"
+        )
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be in (0, 1); got {confidence}")
     if n_boot < 100:

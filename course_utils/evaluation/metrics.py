@@ -11,7 +11,7 @@ Beyond-accuracy metrics take the recommended item ids directly.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -82,15 +82,27 @@ def _check_hits_within_relevant(hits: np.ndarray, n_rel: np.ndarray) -> None:
 
 
 # --------------------------------------------------------------------------- building hits
-def hit_matrix(recommended, relevant: Mapping) -> tuple[np.ndarray, np.ndarray]:
+def _int_ids(values, what: str) -> np.ndarray:
+    """``values`` as int64 ids; a clear TypeError for strings, floats or objects."""
+    arr = np.asarray(values)
+    if arr.size and arr.dtype.kind not in "iu":
+        raise TypeError(f"{what} must hold integer item ids; got dtype {arr.dtype}")
+    if arr.dtype.kind == "u" and arr.size and arr.max() > np.iinfo(np.int64).max:
+        raise ValueError(f"{what} holds ids beyond the int64 range")
+    return arr.astype(np.int64)
+
+
+def hit_matrix(recommended, relevant: Sequence) -> tuple[np.ndarray, np.ndarray]:
     """Hit matrix and relevant counts from recommended ids and per-user relevant sets.
 
     Parameters
     ----------
     recommended : array-like of shape (n_users, L)
-        Recommended item ids per user, best first.
+        Recommended integer item ids per user, best first. A repeated id counts as a hit
+        only at its first rank (a list cannot earn credit twice for one item).
     relevant : sequence of sets, length n_users
-        The relevant item ids of each user, in the same user order.
+        The relevant item ids of each user, in the same user order (duplicates count once).
+        A dict is refused: build the sequence in row order, ``[rel[u] for u in users]``.
 
     Returns
     -------
@@ -103,28 +115,69 @@ def hit_matrix(recommended, relevant: Mapping) -> tuple[np.ndarray, np.ndarray]:
     >>> hits.tolist(), n_rel.tolist()
     ([[False, True, False]], [2])
     """
-    rec = np.asarray(recommended)
+    rec = _int_ids(recommended, "recommended")
     if rec.ndim != 2:
         raise ValueError(f"recommended must be 2-D (users x ranks); got {rec.ndim}-D")
+    if isinstance(relevant, Mapping) or not isinstance(relevant, (Sequence, np.ndarray)):
+        raise TypeError(
+            "relevant must be a sequence of per-user sets in the row order of recommended; "
+            f"got {type(relevant).__name__} (for a dict, pass [relevant[u] for u in users])"
+        )
     if len(relevant) != rec.shape[0]:
         raise ValueError(
             f"relevant has {len(relevant)} users but recommended has {rec.shape[0]} rows"
         )
-    n_rel = np.fromiter((len(s) for s in relevant), dtype=np.int64, count=len(relevant))
-    # encode (row, item) pairs as one int64 key and test membership in one vectorised call
-    rel_rows = np.repeat(np.arange(len(relevant)), n_rel)
-    rel_items = np.fromiter((i for s in relevant for i in s), dtype=np.int64, count=n_rel.sum())
+    sets = []
+    for row, items in enumerate(relevant):
+        if isinstance(items, (str, bytes, Mapping)) or not hasattr(items, "__iter__"):
+            raise TypeError(
+                f"relevant[{row}] must be a set (or list) of item ids; got {type(items).__name__}"
+            )
+        sets.append(np.unique(_int_ids(list(items), f"relevant[{row}]")))
+    n_rel = np.fromiter((len(s) for s in sets), dtype=np.int64, count=len(sets))
+    rel_rows = np.repeat(np.arange(len(sets)), n_rel)
+    rel_items = np.concatenate(sets) if sets else np.empty(0, dtype=np.int64)
     return hits_from_pairs(rec, rel_rows, rel_items), n_rel
 
 
 def hits_from_pairs(recommended: np.ndarray, rel_rows: np.ndarray, rel_items: np.ndarray):
-    """Hit matrix from recommended ids and relevant (row, item) pairs, fully vectorised."""
-    rec = np.asarray(recommended, dtype=np.int64)
+    """Hit matrix from recommended ids and relevant (row, item) pairs, fully vectorised.
+
+    Ids of any sign and size are fine (items are matched by value, not by arithmetic on
+    them); a repeated id in a row is a hit only at its first rank.
+
+    Examples
+    --------
+    >>> hits_from_pairs(np.array([[-1, 5, 5]]), np.array([0]), np.array([5])).tolist()
+    [[False, True, False]]
+    """
+    rec = _int_ids(recommended, "recommended")
+    if rec.ndim != 2:
+        raise ValueError(f"recommended must be 2-D (users x ranks); got {rec.ndim}-D")
+    rows = np.asarray(rel_rows, dtype=np.int64)
+    items = _int_ids(rel_items, "relevant items")
+    if rows.shape != items.shape or rows.ndim != 1:
+        raise ValueError(
+            f"rel_rows and rel_items must be 1-D of one length; got {rows.shape}, {items.shape}"
+        )
     n_rows, length = rec.shape
-    offset = np.int64(max(int(rec.max(initial=0)), int(np.max(rel_items, initial=0))) + 1)
-    rec_keys = np.arange(n_rows, dtype=np.int64)[:, None] * offset + rec
-    rel_keys = np.asarray(rel_rows, dtype=np.int64) * offset + np.asarray(rel_items, np.int64)
-    return np.isin(rec_keys, rel_keys)
+    if rows.size and (rows.min() < 0 or rows.max() >= n_rows):
+        raise ValueError(f"rel_rows must be in [0, {n_rows}); got {rows.min()}..{rows.max()}")
+    # dense codes for item ids, then one (row, code) key: no collision whatever the ids
+    codes, inverse = np.unique(np.concatenate([rec.ravel(), items]), return_inverse=True)
+    rec_codes, rel_codes = inverse[: rec.size].reshape(rec.shape), inverse[rec.size :]
+    n_codes = np.int64(max(len(codes), 1))
+    rec_keys = np.arange(n_rows, dtype=np.int64)[:, None] * n_codes + rec_codes
+    hits = np.isin(rec_keys, rows * n_codes + rel_codes)
+    if length > 1 and hits.any():  # credit an item once per list, at its first rank
+        order = np.argsort(rec_keys, axis=1, kind="stable")
+        keys_sorted = np.take_along_axis(rec_keys, order, axis=1)
+        repeat = np.zeros_like(hits)
+        repeat[:, 1:] = keys_sorted[:, 1:] == keys_sorted[:, :-1]
+        first = np.ones_like(hits)
+        np.put_along_axis(first, order, ~repeat, axis=1)
+        hits &= first
+    return hits
 
 
 # --------------------------------------------------------------------------- accuracy
@@ -254,9 +307,17 @@ def catalog_coverage(recommended, n_catalog: int) -> float:
     0.3
     """
     rec = _as_recs(recommended)
+    if isinstance(n_catalog, bool) or not isinstance(n_catalog, (int, np.integer)):
+        raise TypeError(f"n_catalog must be an int; got {type(n_catalog).__name__}")
     if n_catalog < 1:
         raise ValueError(f"n_catalog must be >= 1; got {n_catalog}")
-    return float(len(np.unique(rec)) / n_catalog)
+    n_distinct = len(np.unique(rec))
+    if n_distinct > n_catalog:
+        raise ValueError(
+            f"the lists hold {n_distinct} distinct items but n_catalog={n_catalog}; "
+            "n_catalog must count every recommendable item"
+        )
+    return float(n_distinct / n_catalog)
 
 
 def _lookup(recommended: np.ndarray, item_ids: np.ndarray, values: np.ndarray) -> np.ndarray:
@@ -316,7 +377,14 @@ def novelty(recommended, item_ids, item_counts, n_users: int) -> np.ndarray:
     [1.5]
     """
     rec = _as_recs(recommended)
-    counts = np.maximum(np.asarray(item_counts, dtype=np.float64), 1.0)
+    if isinstance(n_users, bool) or not isinstance(n_users, (int, np.integer)):
+        raise TypeError(f"n_users must be an int; got {type(n_users).__name__}")
+    if n_users < 1:
+        raise ValueError(f"n_users must be >= 1; got {n_users}")
+    raw = np.asarray(item_counts, dtype=np.float64)
+    if not np.isfinite(raw).all() or (raw < 0).any():
+        raise ValueError("item_counts must be finite counts >= 0")
+    counts = np.maximum(raw, 1.0)
     p = np.minimum(counts / n_users, 1.0)
     return (-np.log2(_lookup(rec, np.asarray(item_ids), p))).mean(axis=1)
 

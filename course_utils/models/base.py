@@ -85,7 +85,32 @@ def _check_interactions(interactions) -> None:
         raise ValueError("interactions is empty")
     for col in (S.USER_ID, S.ITEM_ID):
         if interactions[col].dtype.kind not in "iu":
-            raise TypeError(f"column {col!r} must hold integer ids; got {interactions[col].dtype}")
+            hint = " (missing ids make the column float)" if interactions[col].isna().any() else ""
+            raise TypeError(
+                f"column {col!r} must hold integer ids; got {interactions[col].dtype}{hint}"
+            )
+    for col, allow_nan in ((S.WEIGHT, False), (S.RATING, True)):
+        if col in interactions:
+            _check_values(interactions[col], col, allow_nan)
+
+
+def _check_values(column: pd.Series, name: str, allow_nan: bool) -> None:
+    """Weights and ratings must be finite numbers >= 0 (NaN ratings mean "not rated")."""
+    if column.dtype.kind not in "iufb":
+        raise TypeError(f"column {name!r} must be numeric; got {column.dtype}")
+    values = column.to_numpy(dtype=np.float64, na_value=np.nan)
+    nan = np.isnan(values)
+    if nan.any() and not allow_nan:
+        raise ValueError(
+            f"column {name!r} has {int(nan.sum())} NaN values; weights must be finite numbers >= 0 "
+            "(fill or drop them before fit)"
+        )
+    bad = ~nan & (~np.isfinite(values) | (values < 0))
+    if bad.any():
+        raise ValueError(
+            f"column {name!r} must hold finite values >= 0; got {int(bad.sum())} bad values, "
+            f"e.g. {values[bad][:3].tolist()}"
+        )
 
 
 def _check_k(k) -> int:

@@ -8,12 +8,16 @@ Read in this order:
    request needs (:func:`export_pipeline`), with :mod:`~course_utils.serving.feature_store`,
    the in-process feature store that computes the ranker's features like training did;
 3. :mod:`~course_utils.serving.artifacts` - save and load them with a checksummed
-   manifest (:func:`save_artifacts`, :func:`load_artifacts`);
+   manifest (:func:`save_artifacts`, :func:`load_artifacts`), checked at load by
+   :mod:`~course_utils.serving.manifest` (digest, schema, safe ``.npz`` reading) and
+   :mod:`~course_utils.serving.checks` (config and array contents);
 4. :mod:`~course_utils.serving.rerank` - MMR diversity re-ranking (:func:`mmr_rerank`);
 5. :mod:`~course_utils.serving.service` - :class:`RecommendationService`: cold-start
    routing, retrieval, features, ranking, business rules, per-stage latency;
-6. :mod:`~course_utils.serving.http` - the JSON endpoint (``POST /recommend``,
-   ``GET /health``); ``python -m course_utils.serving --artifacts DIR --port N``.
+6. :mod:`~course_utils.serving.http` - the JSON endpoint, FastAPI on uvicorn
+   (``POST /recommend``, ``GET /healthz``, ``/readyz``, ``/metrics``), with body-size,
+   timeout and concurrency limits; ``python -m course_utils.serving --artifacts DIR
+   --port N [--workers N]``.
 """
 
 from course_utils.serving.artifacts import (
@@ -27,7 +31,12 @@ from course_utils.serving.artifacts import (
     training_data_hash,
 )
 from course_utils.serving.cache import ResultCache, cache_hit_rate, simulate_cache
-from course_utils.serving.http import make_app, make_http_server, serve_in_background
+from course_utils.serving.http import (
+    ServerLimits,
+    make_app,
+    make_http_server,
+    serve_in_background,
+)
 from course_utils.serving.loadtest import closed_loop_load, load_curve
 from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
 from course_utils.serving.rerank import min_max_scale, mmr_rerank
@@ -53,6 +62,7 @@ __all__ = [
     "IncompleteArtifactError",
     "RecommendationService",
     "ResultCache",
+    "ServerLimits",
     "ServingPipeline",
     "TreeEnsemble",
     "closed_loop_load",

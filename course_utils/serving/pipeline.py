@@ -38,7 +38,9 @@ Components and their arrays:
   history-factor sources
   react to the items of the current request, while an embedding user vector is fixed at
   training time;
-- ``ranker`` (optional): a :class:`~course_utils.serving.trees.TreeEnsemble`.
+- ``ranker`` (optional): a :class:`~course_utils.serving.trees.TreeEnsemble`'s arrays plus
+  ``feature_names``, its training columns in order (the config's ``ranker_features`` must
+  equal them; see :mod:`course_utils.serving.checks` for every load-time check).
 
 "Kids-safe" uses the MovieLens ``Children`` genre as a stand-in for the maturity ratings
 a real catalogue carries.
@@ -60,6 +62,12 @@ from course_utils.features.content import (
     item_content_blocks,
 )
 from course_utils.models.base import Recommender
+from course_utils.serving.checks import (
+    PipelineError,
+    check_array_types,
+    check_config,
+    check_contents,
+)
 from course_utils.serving.feature_store import FEATURE_ARRAYS, FeatureStore, export_feature_store
 from course_utils.serving.trees import ARRAY_DTYPES as TREE_ARRAYS
 from course_utils.serving.trees import TreeEnsemble
@@ -88,7 +96,7 @@ REQUIRED_ARRAYS = {
     ),
     "users": ("user_ids", "history_indptr", "history_indices"),
     "features": FEATURE_ARRAYS,
-    "ranker": tuple(TREE_ARRAYS),
+    "ranker": (*TREE_ARRAYS, "feature_names"),  # the names pin the config's column order
 }  # fmt: skip
 
 
@@ -111,9 +119,7 @@ class ServingPipeline:
     def validate(self) -> ServingPipeline:
         """Check that every component has its arrays with consistent shapes; returns self."""
         comps, cfg = self.components, self.config
-        for key in ("retrievers", "n_candidates", "ranking"):
-            if key not in cfg:
-                raise KeyError(f"pipeline config lacks {key!r}")
+        check_config(cfg, RETRIEVER_ARRAYS)
         needed = dict(REQUIRED_ARRAYS)
         if cfg["ranking"] != "ranker":  # "rrf" and "retriever" need neither features nor trees
             del needed["ranker"], needed["features"]
@@ -123,12 +129,15 @@ class ServingPipeline:
                     f"retriever {name!r} has unknown kind {kind!r}; known: {list(RETRIEVER_ARRAYS)}"
                 )
             needed[f"retriever.{name}"] = RETRIEVER_ARRAYS[kind]
+        if not isinstance(comps, dict) or not all(isinstance(c, dict) for c in comps.values()):
+            raise TypeError("components must be a dict of dicts of arrays")
         for comp, keys in needed.items():
             if comp not in comps:
                 raise KeyError(f"pipeline lacks component {comp!r}")
             missing = [k for k in keys if k not in comps[comp]]
             if missing:
                 raise KeyError(f"component {comp!r} lacks arrays {missing}")
+        check_array_types({c: a for c, a in comps.items() if c in needed})
         n_items = len(comps["catalogue"]["item_ids"])
         n_users = len(comps["users"]["user_ids"])
         shapes = {
@@ -166,7 +175,7 @@ class ServingPipeline:
         for (comp, key), shape in shapes.items():
             got = comps[comp][key].shape
             if got != shape:
-                raise ValueError(f"array {comp}/{key} must have shape {shape}; got {got}")
+                raise PipelineError(f"{comp}/{key}", f"must have shape {shape}; got {got}")
         bounds = comps["catalogue"]["content_blocks"]
         columns = comps["catalogue"]["content_indices"]
         if (
@@ -176,14 +185,16 @@ class ServingPipeline:
             or np.any(np.diff(bounds) <= 0)
             or (len(columns) and columns.max() >= bounds[-1])
         ):
-            raise ValueError(
-                "catalogue/content_blocks must be increasing column bounds from 0 that cover "
-                f"every content column; got {bounds.tolist()}"
+            raise PipelineError(
+                "catalogue/content_blocks",
+                "must be increasing column bounds from 0 that cover every content column; "
+                f"got {bounds.tolist()!s:.200}",
             )
         for comp, ids in (("catalogue", "item_ids"), ("users", "user_ids")):
             arr = comps[comp][ids]
             if arr.dtype.kind not in "iu" or np.any(np.diff(arr) <= 0):
-                raise ValueError(f"{comp}/{ids} must be strictly increasing integers")
+                raise PipelineError(f"{comp}/{ids}", "must be strictly increasing integers")
+        check_contents(comps, cfg, n_users, n_items)
         return self
 
 
@@ -398,4 +409,5 @@ def export_pipeline(
         config["ranker_features"] = list(model.feature_names_)
         FeatureStore(components["features"], config["ranker_features"])  # fails early if unservable
         components["ranker"] = TreeEnsemble.from_sklearn(model.ranker_).to_arrays()
+        components["ranker"]["feature_names"] = np.array(config["ranker_features"], dtype=str)
     return ServingPipeline(components, config).validate()

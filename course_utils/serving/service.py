@@ -251,7 +251,7 @@ class RecommendationService:
         )
 
     def health(self) -> dict:
-        """Liveness and what is loaded (for ``GET /health``)."""
+        """Readiness and what is loaded (for ``GET /readyz``)."""
         return {
             "status": "ok",
             "model_version": self.model_version,
