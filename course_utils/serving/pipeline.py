@@ -38,7 +38,12 @@ Components and their arrays:
   history-factor sources
   react to the items of the current request, while an embedding user vector is fixed at
   training time;
-- ``ranker`` (optional): a :class:`~course_utils.serving.trees.TreeEnsemble`.
+- ``ranker`` (optional): a :class:`~course_utils.serving.trees.TreeEnsemble`;
+- ``index.<name>`` (optional, embedding retrievers only): an approximate nearest-neighbour
+  index over the retriever's item factors (:mod:`course_utils.serving.index`, stored as
+  plain arrays), chosen by ``config["index"][name]`` (kind and parameters, so the
+  manifest records them) and added by :func:`attach_index`; the service then searches it
+  instead of scoring every item.
 
 "Kids-safe" uses the MovieLens ``Children`` genre as a stand-in for the maturity ratings
 a real catalogue carries.
@@ -46,6 +51,7 @@ a real catalogue carries.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,6 +67,7 @@ from course_utils.serving.trees import TreeEnsemble
 
 __all__ = [
     "ServingPipeline",
+    "attach_index",
     "export_pipeline",
     "retriever_arrays",
     "retriever_scores",
@@ -162,6 +169,18 @@ class ServingPipeline:
             got = comps[comp][key].shape
             if got != shape:
                 raise ValueError(f"array {comp}/{key} must have shape {shape}; got {got}")
+        for name, spec in cfg.get("index", {}).items():
+            if cfg["retrievers"].get(name) != "embedding":
+                raise ValueError(f"an index needs an embedding retriever; {name!r} is not one")
+            arrays = comps.get(f"index.{name}")
+            if arrays is None or "meta" not in arrays:
+                raise KeyError(f"pipeline lacks component 'index.{name}' (with 'meta')")
+            meta = json.loads(str(arrays["meta"]))
+            if meta.get("kind") != spec.get("kind") or meta.get("n_items") != n_items:
+                raise ValueError(
+                    f"index.{name} holds a {meta.get('kind')!r} index over {meta.get('n_items')} "
+                    f"items; the config says {spec.get('kind')!r} over {n_items}"
+                )
         bounds = comps["catalogue"]["content_blocks"]
         columns = comps["catalogue"]["content_indices"]
         if (
@@ -322,8 +341,50 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
     }
 
 
+def attach_index(pipeline: ServingPipeline, retriever: str, kind, **params) -> ServingPipeline:
+    """Index an embedding retriever's item factors; returns a new pipeline.
+
+    ``kind`` is ``"exact"``, ``"hnsw"`` or ``"ivf"`` with its parameters
+    (:func:`course_utils.serving.index.make_index`), built here over the item factors,
+    or an index already built over them. It becomes the component ``index.<retriever>``
+    and ``config["index"][retriever]`` records kind and parameters.
+
+    Examples
+    --------
+    >>> from course_utils.models import ALS
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [10, 20, 20, 30]})
+    >>> cat = pd.DataFrame({"item_id": [10, 20, 30], "title": list("ABC"),
+    ...     "genres": [["Drama"]] * 3, "tags": [[]] * 3, "year": pd.array([1990] * 3, dtype="Int64")})
+    >>> p = attach_index(export_pipeline(ALS(n_factors=4).fit(df), cat), "als", "hnsw", M=8)
+    >>> p.config["index"]
+    {'als': {'kind': 'hnsw', 'M': 8, 'ef_construction': 80, 'ef_search': 64}}
+    """
+    from course_utils.serving.index import make_index
+
+    if pipeline.config["retrievers"].get(retriever) != "embedding":
+        raise ValueError(
+            f"retriever must name an embedding retriever of the pipeline; got {retriever!r} "
+            f"(retrievers: {pipeline.config['retrievers']})"
+        )
+    if isinstance(kind, str):
+        index = make_index(kind, **params)
+        index.build(pipeline.components[f"retriever.{retriever}"]["item_factors"])
+    else:
+        index = kind
+    config = {**pipeline.config}
+    spec = {"kind": index.kind, **index.get_params()}
+    config["index"] = {**config.get("index", {}), retriever: spec}
+    components = {**pipeline.components, f"index.{retriever}": index.to_arrays()}
+    return ServingPipeline(components, config).validate()
+
+
 def export_pipeline(
-    model: Recommender, items: pd.DataFrame, *, n_candidates: int | None = None, dtype=None
+    model: Recommender,
+    items: pd.DataFrame,
+    *,
+    n_candidates: int | None = None,
+    dtype=None,
+    index: dict | None = None,
 ) -> ServingPipeline:
     """Copy a fitted model into a :class:`ServingPipeline`.
 
@@ -339,6 +400,9 @@ def export_pipeline(
     dtype : numpy dtype, optional
         Cast factor and weight matrices (e.g. ``"float32"`` halves memory and scoring
         time; the default keeps the model's precision so results equal the model's).
+    index : dict, optional
+        ``{"kind": "hnsw", **params}``: an ANN index for every embedding retriever
+        (see :func:`attach_index`); default: exact scoring.
 
     Examples
     --------
@@ -379,4 +443,8 @@ def export_pipeline(
         config["ranker_features"] = list(model.feature_names_)
         FeatureStore(components["features"], config["ranker_features"])  # fails early if unservable
         components["ranker"] = TreeEnsemble.from_sklearn(model.ranker_).to_arrays()
-    return ServingPipeline(components, config).validate()
+    pipeline = ServingPipeline(components, config).validate()
+    for name, kind in config["retrievers"].items():
+        if index is not None and kind == "embedding":
+            pipeline = attach_index(pipeline, name, **index)
+    return pipeline
