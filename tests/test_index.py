@@ -264,3 +264,64 @@ def test_an_index_needs_an_embedding_retriever_and_matching_size(two_stage):
     other = ExactIndex().build(np.ones((5, 16)))
     with pytest.raises(ValueError, match="over 5"):
         attach_index(pipe, "als", other)
+
+
+# --------------------------------------------------------------------------- exercise
+def _recall_with_sets(approx, exact, k):
+    approx, exact = np.asarray(approx), np.asarray(exact)
+    if k > min(approx.shape[1], exact.shape[1]):
+        raise ValueError("k too large")
+    rows = [len(set(a[:k].tolist()) & set(e[:k].tolist()) - {-1}) / k for a, e in zip(approx, exact)]
+    return float(np.mean(rows))
+
+
+def _recall_with_isin(approx, exact, k):
+    approx, exact = np.asarray(approx), np.asarray(exact)
+    if k > approx.shape[1] or k > exact.shape[1]:
+        raise ValueError(f"k must be <= the columns; got {k}")
+    found = [np.isin(e[:k], a[:k][a[:k] >= 0]).sum() for a, e in zip(approx, exact)]
+    return float(np.sum(found) / (k * len(exact)))
+
+
+def _recall_by_position(approx, exact, k):  # order-sensitive
+    approx, exact = np.asarray(approx), np.asarray(exact)
+    if k > approx.shape[1]:
+        raise ValueError("k")
+    return float((approx[:, :k] == exact[:, :k]).mean())
+
+
+def _recall_all_columns(approx, exact, k):  # ignores k
+    approx, exact = np.asarray(approx), np.asarray(exact)
+    if k > approx.shape[1]:
+        raise ValueError("k")
+    return float(np.mean([len(set(a) & set(e)) / len(e) for a, e in zip(approx, exact)]))
+
+
+def _recall_across_queries(approx, exact, k):  # an item found for another query counts
+    approx, exact = np.asarray(approx), np.asarray(exact)
+    if k > approx.shape[1]:
+        raise ValueError("k")
+    return float(np.isin(exact[:, :k], approx[:, :k]).mean())
+
+
+def _recall_without_checking_k(approx, exact, k):  # right value, no error for a bad k
+    return _recall_with_sets(np.asarray(approx)[:, :k], np.asarray(exact)[:, :k], min(k, 3))
+
+
+def test_recall_exercise_accepts_correct_answers(capsys):
+    from course_utils.exercises.step06 import check_recall_at_k
+
+    for fn in (recall_at_k, _recall_with_sets, _recall_with_isin):
+        assert check_recall_at_k(fn)
+    assert capsys.readouterr().out.count("✅ recall_at_k: passed 8 checks") == 3
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [_recall_by_position, _recall_all_columns, _recall_across_queries, _recall_without_checking_k],
+)
+def test_recall_exercise_rejects_common_mistakes(wrong, capsys):
+    from course_utils.exercises.step06 import check_recall_at_k
+
+    with pytest.raises(AssertionError, match="recall_at_k"):
+        check_recall_at_k(wrong)

@@ -5,7 +5,10 @@
 * ``stage_percentiles(latencies, q)``: per-stage latency percentiles of a request log,
   checked against pandas' ``DataFrame.quantile``;
 * ``route_request(is_known, n_history, min_history)``: the cold-start routing rule,
-  checked against :func:`course_utils.serving.route_request`.
+  checked against :func:`course_utils.serving.route_request`;
+* ``recall_at_k(approx, exact, k)``: how much of the exact top-k an approximate
+  nearest-neighbour search found, checked against
+  :func:`course_utils.serving.index.recall_at_k`.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from course_utils.exercises.checking import Case, CheckResult, check_function
-from course_utils.serving import rerank, service
+from course_utils.serving import index, rerank, service
 
-__all__ = ["check_mmr_rerank", "check_route_request", "check_stage_percentiles"]
+__all__ = ["check_mmr_rerank", "check_recall_at_k", "check_route_request", "check_stage_percentiles"]
 
 MMR_HINT = (
     "Normalise the item vectors to unit length (leave zero vectors at zero) so that "
@@ -37,6 +40,13 @@ ROUTE_HINT = (
     "Three outcomes: 'personalised' when the user is known AND n_history >= min_history; "
     "otherwise 'cold_start_content' when there is at least one history item to build a "
     "content profile from; otherwise 'cold_start_popularity'."
+)
+
+RECALL_HINT = (
+    "For each query row, count how many of the first k exact items appear among the first "
+    "k approximate items (order does not matter: use sets or np.isin on that row only; -1 "
+    "means 'not found' and matches nothing), divide by k, and average over the rows. "
+    "Compare row by row: an item found for another query does not count."
 )
 
 
@@ -156,4 +166,36 @@ def check_route_request(fn: Callable) -> CheckResult:
     ]
     return check_function(
         fn, reference=service.route_request, cases=cases, name="route_request", hint=ROUTE_HINT
+    )
+
+
+# --------------------------------------------------------------------------- ANN recall
+def check_recall_at_k(fn: Callable) -> CheckResult:
+    """Check ``recall_at_k(approx, exact, k)`` against the course's ANN recall.
+
+    Examples
+    --------
+    >>> ok = check_recall_at_k(index.recall_at_k)  # doctest: +ELLIPSIS
+    ✅ recall_at_k: passed 8 checks
+    ...
+    """
+    rng = np.random.default_rng(66)
+    exact = np.array([[4, 1, 7], [2, 5, 9]])
+    big_exact = np.argsort(rng.random((50, 500)), axis=1)[:, :20]
+    big_approx = big_exact.copy()
+    lost = rng.random(big_approx.shape) < 0.15  # 15% of the true neighbours missed...
+    big_approx[lost] = 500 + rng.integers(0, 100, lost.sum())  # ...replaced by other items
+    big_approx = rng.permuted(big_approx, axis=1)  # and returned in another order
+    cases = [
+        Case(exact, exact, 3, label="identical results: 1.0"),
+        Case(exact[:, ::-1], exact, 3, label="same items in another order: 1.0"),
+        Case(np.array([[4, 8, 1], [9, 6, 3]]), exact, 3, label="2 of 3 and 1 of 3 found"),
+        Case(np.array([[2, 5, 9], [4, 1, 7]]), exact, 3, label="each row holds the other query's items: 0.0"),
+        Case(np.array([[4, -1, -1], [-1, -1, -1]]), exact, 3, label="-1 (not found) matches nothing"),
+        Case(np.array([[7, 4, 1], [5, 0, 9]]), exact, 2, label="k=2: only the first two columns of each count"),
+        Case(exact, exact, 4, label="k larger than the results: ValueError"),
+        Case(big_approx, big_exact, 20, label="50 queries, top-20, about 15% missed (seed 66)"),
+    ]
+    return check_function(
+        fn, reference=index.recall_at_k, cases=cases, name="recall_at_k", hint=RECALL_HINT
     )
