@@ -15,7 +15,12 @@ from course_utils.models import Popularity
 from course_utils.models.als import ALS
 from course_utils.models.base import NotFittedError
 from course_utils.models.two_stage import TwoStage
-from course_utils.serving import RecommendationService, export_pipeline, load_artifacts, save_artifacts
+from course_utils.serving import (
+    RecommendationService,
+    export_pipeline,
+    load_artifacts,
+    save_artifacts,
+)
 from course_utils.serving.artifacts import ArtifactIntegrityError
 from course_utils.serving.index import (
     ExactIndex,
@@ -224,7 +229,9 @@ def test_parameter_and_state_errors(data):
 def two_stage():
     data = make_synthetic(n_users=300, n_items=400, n_interactions=12_000, random_state=3)
     retrievers = {"als": ALS(n_factors=16, iterations=5, use_ratings=False), "pop": Popularity()}
-    model = TwoStage(items=data.items, retrievers=retrievers, n_candidates=50).fit(data.interactions)
+    model = TwoStage(items=data.items, retrievers=retrievers, n_candidates=50).fit(
+        data.interactions
+    )
     return model, data
 
 
@@ -232,8 +239,12 @@ def test_the_service_with_an_index_is_configured_saved_and_verified(two_stage, t
     model, data = two_stage
     exact = export_pipeline(model, data.items)
     pipe = export_pipeline(model, data.items, index={"kind": "hnsw", "M": 16, "ef_search": 200})
-    assert pipe.config["index"] == {"als": {"kind": "hnsw", "M": 16, "ef_construction": 80, "ef_search": 200}}
-    saved = save_artifacts(pipe, tmp_path / "a", model_version="v1", training_interactions=data.interactions)
+    assert pipe.config["index"] == {
+        "als": {"kind": "hnsw", "M": 16, "ef_construction": 80, "ef_search": 200}
+    }
+    saved = save_artifacts(
+        pipe, tmp_path / "a", model_version="v1", training_interactions=data.interactions
+    )
     assert saved.manifest["config"]["index"]["als"]["kind"] == "hnsw"
     assert "index.als.npz" in saved.manifest["files"]
     loaded = load_artifacts(tmp_path / "a")
@@ -271,7 +282,9 @@ def _recall_with_sets(approx, exact, k):
     approx, exact = np.asarray(approx), np.asarray(exact)
     if k > min(approx.shape[1], exact.shape[1]):
         raise ValueError("k too large")
-    rows = [len(set(a[:k].tolist()) & set(e[:k].tolist()) - {-1}) / k for a, e in zip(approx, exact)]
+    rows = [
+        len(set(a[:k].tolist()) & set(e[:k].tolist()) - {-1}) / k for a, e in zip(approx, exact)
+    ]
     return float(np.mean(rows))
 
 

@@ -58,7 +58,12 @@ K = 100  # candidates per retriever, the recall@100 the bars use
 
 
 def extend_vectors(
-    vectors: np.ndarray, n_total: int, *, n_clusters: int = 256, spread: float = 0.5, random_state: int = 0
+    vectors: np.ndarray,
+    n_total: int,
+    *,
+    n_clusters: int = 256,
+    spread: float = 0.5,
+    random_state: int = 0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Grow a catalogue of item vectors to ``n_total`` rows, keeping its cluster structure.
 
@@ -214,7 +219,9 @@ def extend_pipeline(pipeline, parents: np.ndarray, item_factors: np.ndarray, ret
         for key in ("item_values", "item_event_pos", "item_genres"):
             f[key] = f[key][parents]
         shape = tuple(int(s) for s in f["vectors_shape"])
-        cols = sp.csc_matrix((f["vectors_data"], f["vectors_indices"], f["vectors_indptr"]), shape=shape)
+        cols = sp.csc_matrix(
+            (f["vectors_data"], f["vectors_indices"], f["vectors_indptr"]), shape=shape
+        )
         cols = cols[:, parents]
         f["vectors_data"], f["vectors_indices"] = cols.data, cols.indices.astype(np.int64)
         f["vectors_indptr"] = cols.indptr.astype(np.int64)
@@ -352,13 +359,21 @@ def run(quick: bool = False) -> dict:
                 pipe = attach_index(big_pipe, "als", hnsw)
             service = RecommendationService(pipe, model_version=f"ann-bench-{label}")
             table = latency_percentiles(measure_latency(service, request_mix(service, n_req)))
-            print(f"\ntwo-stage request, {sizes[-1]:,} titles, {label} retrieval (ms):\n{table.round(2)}")
+            print(
+                f"\ntwo-stage request, {sizes[-1]:,} titles, {label} retrieval (ms):\n{table.round(2)}"
+            )
             saved["request"][label] = _stages(table)
             del service, pipe
         p99 = saved["request"]["hnsw"]["total"]["p99"]
-        stages = {s: v["p99"] for s, v in saved["request"]["hnsw"].items() if s not in ("total", "cpu_ms")}
+        stages = {
+            s: v["p99"] for s, v in saved["request"]["hnsw"].items() if s not in ("total", "cpu_ms")
+        }
         dominant = max(stages, key=stages.get)
-        saved["bar_request_p99"] = {"p99_ms": p99, "met": bool(p99 <= 20), "dominant_stage": dominant}
+        saved["bar_request_p99"] = {
+            "p99_ms": p99,
+            "met": bool(p99 <= 20),
+            "dominant_stage": dominant,
+        }
         print(f"bar 2: two-stage p99 {p99:.1f} ms at {sizes[-1]:,} titles with HNSW "
               f"({'met' if p99 <= 20 else 'NOT met'}, <= 20 ms); largest stage p99: {dominant}")  # fmt: skip
         del big_pipe, W, hnsw
@@ -368,7 +383,11 @@ def run(quick: bool = False) -> dict:
                                    replace=False))  # fmt: skip
         ndcg = {}
         for label, ef in (("exact", None), ("hnsw", params["ef_search"]), ("hnsw_ef16", 16)):
-            pipe = base if ef is None else attach_index(base, "als", "hnsw", **{**params, "ef_search": ef})
+            pipe = (
+                base
+                if ef is None
+                else attach_index(base, "als", "hnsw", **{**params, "ef_search": ef})
+            )
             ndcg[label] = _ndcg(RecommendationService(pipe), split, users)
         saved["ndcg_50k"] = {"n_users": len(users)}
         for label, values in ndcg.items():

@@ -21,7 +21,12 @@ import pandas as pd
 from course_utils.exercises.checking import Case, CheckResult, check_function
 from course_utils.serving import index, rerank, service
 
-__all__ = ["check_mmr_rerank", "check_recall_at_k", "check_route_request", "check_stage_percentiles"]
+__all__ = [
+    "check_mmr_rerank",
+    "check_recall_at_k",
+    "check_route_request",
+    "check_stage_percentiles",
+]
 
 MMR_HINT = (
     "Normalise the item vectors to unit length (leave zero vectors at zero) so that "
@@ -190,9 +195,21 @@ def check_recall_at_k(fn: Callable) -> CheckResult:
         Case(exact, exact, 3, label="identical results: 1.0"),
         Case(exact[:, ::-1], exact, 3, label="same items in another order: 1.0"),
         Case(np.array([[4, 8, 1], [9, 6, 3]]), exact, 3, label="2 of 3 and 1 of 3 found"),
-        Case(np.array([[2, 5, 9], [4, 1, 7]]), exact, 3, label="each row holds the other query's items: 0.0"),
-        Case(np.array([[4, -1, -1], [-1, -1, -1]]), exact, 3, label="-1 (not found) matches nothing"),
-        Case(np.array([[7, 4, 1], [5, 0, 9]]), exact, 2, label="k=2: only the first two columns of each count"),
+        Case(
+            np.array([[2, 5, 9], [4, 1, 7]]),
+            exact,
+            3,
+            label="each row holds the other query's items: 0.0",
+        ),
+        Case(
+            np.array([[4, -1, -1], [-1, -1, -1]]), exact, 3, label="-1 (not found) matches nothing"
+        ),
+        Case(
+            np.array([[7, 4, 1], [5, 0, 9]]),
+            exact,
+            2,
+            label="k=2: only the first two columns of each count",
+        ),
         Case(exact, exact, 4, label="k larger than the results: ValueError"),
         Case(big_approx, big_exact, 20, label="50 queries, top-20, about 15% missed (seed 66)"),
     ]

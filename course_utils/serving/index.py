@@ -89,7 +89,9 @@ def _as_matrix(x, what: str, dim: int | None = None) -> np.ndarray:
     if arr.ndim != 2 or arr.shape[0] == 0 or arr.shape[1] == 0:
         raise ValueError(f"{what} must be a non-empty 2-D array; got shape {arr.shape}")
     if dim is not None and arr.shape[1] != dim:
-        raise ValueError(f"{what} must have {dim} columns (the index's dimension); got {arr.shape[1]}")
+        raise ValueError(
+            f"{what} must have {dim} columns (the index's dimension); got {arr.shape[1]}"
+        )
     arr = np.ascontiguousarray(arr, dtype=np.float32)
     if not np.isfinite(arr).all():
         raise ValueError(f"{what} contains NaN or infinite values")
@@ -362,7 +364,9 @@ class HNSWIndex(_FaissIndex):
     def _search_params(self, selector):
         import faiss
 
-        return faiss.SearchParametersHNSW(sel=selector, efSearch=_check_int(self.ef_search, "ef_search"))
+        return faiss.SearchParametersHNSW(
+            sel=selector, efSearch=_check_int(self.ef_search, "ef_search")
+        )
 
 
 class IVFIndex(_FaissIndex):
@@ -429,7 +433,9 @@ class IVFIndex(_FaissIndex):
             index = faiss.IndexIVFPQ(quantizer, d, nlist, m, 8, faiss.METRIC_INNER_PRODUCT)
         index.cp.seed = int(self.random_state)
         rng = np.random.default_rng(self.random_state)
-        sample = V if len(V) <= train_size else V[np.sort(rng.choice(len(V), train_size, replace=False))]
+        sample = (
+            V if len(V) <= train_size else V[np.sort(rng.choice(len(V), train_size, replace=False))]
+        )
         index.train(sample)
         index.add(V)
         self.index_ = index
@@ -467,7 +473,9 @@ def index_from_arrays(arrays: dict) -> _Index:
     except (ValueError, KeyError, TypeError) as err:
         raise IndexFormatError(f"index meta is not valid: {err}") from err
     if meta.get("format") != _FORMAT:
-        raise IndexFormatError(f"index format is {meta.get('format')!r}; this code reads {_FORMAT!r}")
+        raise IndexFormatError(
+            f"index format is {meta.get('format')!r}; this code reads {_FORMAT!r}"
+        )
     if kind not in INDEX_KINDS:
         raise IndexFormatError(f"unknown index kind {kind!r}; known: {sorted(INDEX_KINDS)}")
     index = make_index(kind, **params)
