@@ -13,7 +13,9 @@ Read in this order:
 5. :mod:`~course_utils.serving.service` - :class:`RecommendationService`: cold-start
    routing, retrieval, features, ranking, business rules, per-stage latency;
 6. :mod:`~course_utils.serving.http` - the JSON endpoint (``POST /recommend``,
-   ``GET /health``); ``python -m course_utils.serving --artifacts DIR --port N``.
+   ``GET /health``); ``python -m course_utils.serving --artifacts DIR --port N``;
+7. :mod:`~course_utils.serving.index` - retrieval indexes for embedding retrievers at
+   catalogue scale: exact (numpy), HNSW and IVF (faiss), attached with :func:`attach_index`.
 """
 
 from course_utils.serving.artifacts import (
@@ -27,7 +29,13 @@ from course_utils.serving.artifacts import (
     training_data_hash,
 )
 from course_utils.serving.http import make_app, make_http_server, serve_in_background
-from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
+from course_utils.serving.index import ExactIndex, HNSWIndex, IVFIndex, load_index
+from course_utils.serving.pipeline import (
+    ServingPipeline,
+    attach_index,
+    export_pipeline,
+    retriever_scores,
+)
 from course_utils.serving.rerank import min_max_scale, mmr_rerank
 from course_utils.serving.service import (
     COLD_START_CONTENT,
@@ -48,12 +56,17 @@ __all__ = [
     "ArtifactVersionError",
     "Artifacts",
     "BadRequest",
+    "ExactIndex",
+    "HNSWIndex",
+    "IVFIndex",
     "IncompleteArtifactError",
     "RecommendationService",
     "ServingPipeline",
     "TreeEnsemble",
+    "attach_index",
     "export_pipeline",
     "load_artifacts",
+    "load_index",
     "make_app",
     "make_http_server",
     "min_max_scale",
