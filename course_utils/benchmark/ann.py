@@ -334,13 +334,16 @@ def run(quick: bool = False) -> dict:
         ok = big[(big["index"] != "exact") & (big["recall"] >= 0.95)]
         exact_cpu = float(big.loc[big["index"] == "exact", "cpu_p99_ms"].iloc[0])
         ok = ok.assign(speedup=exact_p99 / ok["p99_ms"], cpu_speedup=exact_cpu / ok["cpu_p99_ms"])
-        ok = ok.sort_values("p99_ms")
-        bar1 = ok.iloc[0].dropna().to_dict() if len(ok) else None
+        bar1 = ok.sort_values("p99_ms").iloc[0].dropna().to_dict() if len(ok) else None
+        cpu1 = ok.sort_values("cpu_p99_ms").iloc[0].dropna().to_dict() if len(ok) else None
         met1 = bar1 is not None and bar1["speedup"] >= 10
-        print(f"\nbar 1 at {sizes[-1]:,} items: fastest config with recall@{K} >= 0.95: {bar1}; "
-              f"exact p99 {exact_p99:.2f} ms -> {'met' if met1 else 'NOT met'} (>= 10x)")  # fmt: skip
+        met_cpu = cpu1 is not None and cpu1["cpu_speedup"] >= 10
+        print(f"\nbar 1 at {sizes[-1]:,} items, recall@{K} >= 0.95 at >= 10x lower p99 than exact "
+              f"(wall p99 {exact_p99:.2f} ms, CPU p99 {exact_cpu:.2f} ms):\n  by wall-clock p99: {bar1} "
+              f"-> {'met' if met1 else 'NOT met'}\n  by CPU p99: {cpu1} -> {'met' if met_cpu else 'NOT met'}")  # fmt: skip
         saved["bar_recall_speedup"] = {"exact_p99_ms": exact_p99, "exact_cpu_p99_ms": exact_cpu,
-                                       "best": bar1, "met": bool(met1)}  # fmt: skip
+                                       "best": bar1, "met": bool(met1),
+                                       "best_cpu": cpu1, "met_cpu": bool(met_cpu)}  # fmt: skip
 
         # the index the service uses: the chosen HNSW config (or the most accurate one)
         hn = rows[(rows["index"] == "hnsw") & (rows["n_items"] == sizes[-1])]
@@ -370,13 +373,17 @@ def run(quick: bool = False) -> dict:
             s: v["p99"] for s, v in saved["request"]["hnsw"].items() if s not in ("total", "cpu_ms")
         }
         dominant = max(stages, key=stages.get)
+        cpu99 = saved["request"]["hnsw"]["cpu_ms"]["p99"]
         saved["bar_request_p99"] = {
             "p99_ms": p99,
             "met": bool(p99 <= 20),
+            "cpu_p99_ms": cpu99,
+            "met_cpu": bool(cpu99 <= 20),
             "dominant_stage": dominant,
         }
-        print(f"bar 2: two-stage p99 {p99:.1f} ms at {sizes[-1]:,} titles with HNSW "
-              f"({'met' if p99 <= 20 else 'NOT met'}, <= 20 ms); largest stage p99: {dominant}")  # fmt: skip
+        print(f"bar 2: two-stage p99 at {sizes[-1]:,} titles with HNSW: {p99:.1f} ms wall-clock "
+              f"({'met' if p99 <= 20 else 'NOT met'}, <= 20 ms), {cpu99:.1f} ms CPU "
+              f"({'met' if cpu99 <= 20 else 'NOT met'}); largest stage p99: {dominant}")  # fmt: skip
         del big_pipe, W, hnsw
 
         # what the recall loss costs: NDCG@10 at 50K, exact vs HNSW candidates
