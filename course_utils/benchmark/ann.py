@@ -242,11 +242,11 @@ def extend_pipeline(pipeline, parents: np.ndarray, item_factors: np.ndarray, ret
 def _train_50k(quick: bool):
     from threadpoolctl import threadpool_limits
 
+    from course_utils.data.splits import per_user_temporal_split
+    from course_utils.data.synthetic import make_synthetic
     from course_utils.models import Popularity
     from course_utils.models.als import ALS
     from course_utils.models.two_stage import TwoStage
-    from course_utils.data.splits import per_user_temporal_split
-    from course_utils.data.synthetic import make_synthetic
 
     n_users, n_items, n_inter = (5_000, 10_000, 250_000) if quick else (30_000, 50_000, 1_500_000)
     data = make_synthetic(n_users=n_users, n_items=n_items, n_interactions=n_inter, random_state=0)
