@@ -69,7 +69,8 @@ def extend_vectors(
 
     The first rows are ``vectors`` unchanged; each new row is a uniformly drawn original
     row (its *parent*) plus Gaussian noise whose per-dimension standard deviation is
-    ``spread`` times that of the parent's k-means cell.
+    ``spread`` times that of the parent's k-means cell (``n_clusters`` cells, fewer when
+    there are under 39 vectors per cell).
 
     Returns
     -------
@@ -90,6 +91,7 @@ def extend_vectors(
     n, d = V.shape
     if n_total < n:
         raise ValueError(f"n_total must be >= the {n} original rows; got {n_total}")
+    n_clusters = max(1, min(n_clusters, n // 39))  # faiss wants >= 39 vectors per cell
     kmeans = faiss.Kmeans(d, n_clusters, niter=20, seed=random_state, verbose=False)
     kmeans.train(V)
     _, cell = kmeans.index.search(V, 1)
