@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from course_utils.data.synthetic import make_synthetic
 from course_utils.models import Popularity
 from course_utils.models.als import ALS
 from course_utils.models.base import NotFittedError
@@ -34,7 +35,6 @@ from course_utils.serving.index import (
     recall_at_k,
 )
 from course_utils.serving.pipeline import attach_index
-from course_utils.data.synthetic import make_synthetic
 
 
 def _clustered(n=3000, d=16, n_clusters=20, seed=0):
@@ -338,3 +338,43 @@ def test_recall_exercise_rejects_common_mistakes(wrong, capsys):
 
     with pytest.raises(AssertionError, match="recall_at_k"):
         check_recall_at_k(wrong)
+
+
+# --------------------------------------------------------------------------- benchmark helpers
+def test_extend_vectors_keeps_the_originals_and_the_clusters():
+    from course_utils.benchmark.ann import extend_vectors
+
+    V, _ = _clustered(n=2000, n_clusters=5, seed=1)
+    W, parents = extend_vectors(V, 6000, n_clusters=5, random_state=0)
+    assert W.shape == (6000, V.shape[1]) and W.dtype == np.float32
+    assert np.array_equal(W[:2000], V) and np.array_equal(parents[:2000], np.arange(2000))
+    assert parents[2000:].min() >= 0 and parents[2000:].max() < 2000
+    # a new vector stays closer to its parent than to a random original
+    near = np.linalg.norm(W[2000:] - V[parents[2000:]], axis=1)
+    far = np.linalg.norm(W[2000:] - V[np.random.default_rng(7).integers(0, 2000, 4000)], axis=1)
+    assert np.median(near) < 0.5 * np.median(far)
+    again, _ = extend_vectors(V, 6000, n_clusters=5, random_state=0)
+    assert np.array_equal(W, again)
+    with pytest.raises(ValueError, match="n_total must be"):
+        extend_vectors(V, 100)
+
+
+def test_extend_pipeline_copies_each_title_from_its_parent(two_stage):
+    from course_utils.benchmark.ann import extend_pipeline, extend_vectors
+
+    model, data = two_stage
+    pipe = export_pipeline(model, data.items, dtype="float32")
+    V = pipe.components["retriever.als"]["item_factors"]
+    W, parents = extend_vectors(V, 3 * len(V), n_clusters=4)
+    big = extend_pipeline(pipe, parents, W, "als")
+    n = len(parents)
+    assert len(big.components["catalogue"]["item_ids"]) == n
+    f, g = big.components["features"], pipe.components["features"]
+    assert np.array_equal(f["item_values"], g["item_values"][parents])
+    assert np.array_equal(
+        big.components["retriever.pop"]["scores"],
+        pipe.components["retriever.pop"]["scores"][parents],
+    )
+    service = RecommendationService(attach_index(big, "als", "hnsw", M=8))
+    items = service.recommend(int(model.users_.ids_[0]), k=10)["items"]
+    assert len(items) == 10
