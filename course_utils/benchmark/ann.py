@@ -22,8 +22,9 @@ OpenMP pinned to one thread, as one request runs on a busy server):
    held-out synthetic interactions, exact vs HNSW candidates (paired over users).
 
 Wall-clock latencies on a shared machine are noisy: compare ratios measured in this one
-run (medians and p99 over many queries). ``quick=True`` runs a small version and does
-not overwrite ``results/ann.json``.
+run (medians and p99 over many queries). ``results/ann.json`` is rewritten after each part
+(``"complete": false`` until the end), so a stopped run keeps what it measured;
+``quick=True`` runs a small version and does not write it.
 """
 
 from __future__ import annotations
@@ -325,11 +326,22 @@ def run(quick: bool = False) -> dict:
         "(k-means 256 cells, parent + 0.5 x cell std Gaussian noise)",
         "sweep": [],
     }
+
+    def save(complete: bool = False) -> None:
+        """Write what is measured so far (a stopped run leaves its finished parts)."""
+        if quick:
+            return
+        saved["complete"] = complete
+        RESULTS_DIR.mkdir(exist_ok=True)
+        ANN_JSON.write_text(json.dumps(saved, indent=2, default=float))
+        print(f"saved {ANN_JSON}{'' if complete else ' (partial)'}", flush=True)
+
     with faiss_threads(1), threadpool_limits(1):
         for n in sizes:
             W, parents = extend_vectors(V, n) if n > len(V) else (V, np.arange(len(V)))
             rows, hnsw = _sweep(W, queries, quick)
             saved["sweep"] += rows
+            save()
         rows = pd.DataFrame(saved["sweep"])
         big = rows[rows["n_items"] == sizes[-1]]
         exact_p99 = float(big.loc[big["index"] == "exact", "p99_ms"].iloc[0])
@@ -354,6 +366,7 @@ def run(quick: bool = False) -> dict:
         params = {"M": int(pick["M"]), "ef_construction": int(pick["ef_construction"]),
                   "ef_search": int(pick["ef_search"])}  # fmt: skip
         saved["service_index"] = {"kind": "hnsw", **params}
+        save()
 
         # full two-stage request at the largest size, exact and with the index
         big_pipe = extend_pipeline(base, parents, W, "als")
@@ -387,6 +400,7 @@ def run(quick: bool = False) -> dict:
               f"({'met' if p99 <= 20 else 'NOT met'}, <= 20 ms), {cpu99:.1f} ms CPU "
               f"({'met' if cpu99 <= 20 else 'NOT met'}); largest stage p99: {dominant}")  # fmt: skip
         del big_pipe, W, hnsw
+        save()
 
         # what the recall loss costs: NDCG@10 at 50K, exact vs HNSW candidates
         users = np.sort(rng.choice(split.eval_users, min(len(split.eval_users), 300 if quick else 2_000),
@@ -407,10 +421,7 @@ def run(quick: bool = False) -> dict:
                                         "diff": round(float(diff.mean()), 4), "diff_se": round(float(se), 4)}  # fmt: skip
             print(f"NDCG@10 at {len(V):,} items, {label}: {values.mean():.4f} "
                   f"(vs exact {diff.mean():+.4f} +- {1.96 * se:.4f}, 95% paired over {len(users)} users)")  # fmt: skip
-    if not quick:
-        RESULTS_DIR.mkdir(exist_ok=True)
-        ANN_JSON.write_text(json.dumps(saved, indent=2, default=float))
-        print(f"saved {ANN_JSON}")
+    save(complete=True)
     return saved
 
 
