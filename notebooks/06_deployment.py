@@ -722,7 +722,6 @@ if saved_sweep is not None:
 # %%
 # Saved results of `python -m course_utils.benchmark ann` (read from the package, not run here)
 import json
-from importlib import resources
 
 from course_utils.benchmark.ann import plot_recall_latency
 
