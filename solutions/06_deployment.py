@@ -299,6 +299,7 @@ for share in (0.01, 0.05, 0.20):
 # %%
 print(batch_vs_online(batch_cpu_ms_per_user=1.0, online_cpu_ms_per_request=5.0).to_string())
 
+
 # %% [markdown]
 # <details><summary>Hint</summary>
 #
@@ -330,3 +331,65 @@ print(batch_vs_online(batch_cpu_ms_per_user=1.0, online_cpu_ms_per_request=5.0).
 # 3. uses the table's costs: online is far more expensive per day, batch computes lists for users who never come back;
 # 4. the mix: precompute what does not depend on the latest play (embeddings, ANN index, features, popularity fallback); score per request.
 # ### END SOLUTION
+
+# %% [markdown]
+# ## Exercise 6 · Recall of an approximate nearest-neighbour search
+#
+# **Practise:** measuring what an ANN index gives up against exact search (notebook 06,
+# section 10).
+#
+# Write `recall_at_k(approx, exact, k)`. `approx` and `exact` are integer arrays of shape
+# `(n_queries, L)`: for each query, the item indices returned by an approximate index and by
+# exact search, best first. The approximate index writes `-1` where it found fewer than `L`
+# items. Return the mean over the queries of
+#
+# `|{first k of approx row} ∩ {first k of exact row}| / k`
+#
+# as a float. Order within the top-k does not matter; `-1` matches nothing; an item found
+# for *another* query does not count. Raise `ValueError` when `k` is larger than the number
+# of columns of either array.
+#
+# <details><summary>Hint</summary>
+#
+# Loop over the rows with `zip(approx, exact)`: `set(a[:k]) & set(e[:k])`, without `-1`,
+# divided by `k`; then `np.mean`. Or vectorised: `(e[:, :, None] == a[:, None, :]).any(axis=2)`
+# on the first `k` columns.
+# </details>
+
+# %%
+def recall_at_k(approx: np.ndarray, exact: np.ndarray, k: int) -> float:
+    ### BEGIN SOLUTION
+    approx, exact = np.asarray(approx), np.asarray(exact)
+    if k > min(approx.shape[1], exact.shape[1]):
+        raise ValueError(f"k must be <= the columns of both arrays; got k={k}")
+    found = [len((set(a[:k].tolist()) - {-1}) & set(e[:k].tolist())) for a, e in zip(approx, exact)]
+    return float(np.mean(found) / k)
+    ### END SOLUTION
+
+
+# %%
+from course_utils.exercises.step06 import check_recall_at_k
+
+check_recall_at_k(recall_at_k)
+
+# %% [markdown]
+# Now on real vectors: "more like this" for 300 MovieLens titles, searched among the PureSVD
+# item factors of the model above with an HNSW index (faiss) at three `efSearch` values, and
+# scored by your function against exact search.
+
+# %%
+from course_utils.serving.index import ExactIndex, HNSWIndex, faiss_threads
+
+item_vectors = model.item_factors_.astype(np.float32)
+probe = item_vectors[np.random.default_rng(5).choice(len(item_vectors), 300, replace=False)]
+with faiss_threads(1):
+    exact_top, _ = ExactIndex().build(item_vectors).search(probe, 50)
+    hnsw = HNSWIndex(M=8, ef_construction=40).build(item_vectors)
+    for ef in (50, 100, 400):
+        hnsw.ef_search = ef
+        approx_top, _ = hnsw.search(probe, 50)
+        try:
+            print(f"efSearch={ef:4d}: recall@50 = {recall_at_k(approx_top, exact_top, 50):.3f}")
+        except NotImplementedError:
+            print("⏳ recall_at_k is not attempted yet")
+            break

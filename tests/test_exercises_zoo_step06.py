@@ -8,6 +8,14 @@ import pytest
 
 from course_utils.exercises import step06
 from tests.exercise_zoo import assert_zoo_sizes, expect_fail, expect_pass, zoo_params
+from tests.test_index import (
+    _recall_across_queries,
+    _recall_all_columns,
+    _recall_by_position,
+    _recall_with_isin,
+    _recall_with_sets,
+    _recall_without_checking_k,
+)
 
 
 # --------------------------------------------------------------------------- MMR
@@ -217,6 +225,15 @@ def cache_sorted_python(request_counts, capacity):
 
 
 ZOO = {
+    step06.check_recall_at_k: (
+        [
+            _recall_by_position,
+            _recall_all_columns,
+            _recall_across_queries,
+            _recall_without_checking_k,
+        ],
+        [_recall_with_sets, _recall_with_isin],
+    ),
     step06.check_mmr_rerank: (
         [mmr_clamped_at_zero, mmr_dot_products, mmr_sum_redundancy, mmr_repeats_items],
         [mmr_loop_formula, mmr_minus_inf_start],

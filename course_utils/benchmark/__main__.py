@@ -18,6 +18,7 @@ SECTIONS = (
     "retrieval",  # retrieval models vs their bars, implicit side by side (step 4a)
     "two_stage",  # the ranking stage (step 4b)
     "serving",  # latency, capacity and scaling (step 6)
+    "ann",  # approximate nearest neighbours vs exact search at 1M titles (step 6)
     "monitoring",  # log summaries (step 7)
     "results",  # the README's headline table: every model, NDCG@10 with its interval
 )

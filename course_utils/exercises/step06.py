@@ -8,6 +8,9 @@
   checked against :func:`course_utils.serving.route_request`;
 * ``cache_hit_rate(request_counts, capacity)``: the share of requests a cache of the most
   requested keys absorbs, checked against :func:`course_utils.serving.cache.cache_hit_rate`.
+* ``recall_at_k(approx, exact, k)``: how much of the exact top-k an approximate
+  nearest-neighbour search found, checked against
+  :func:`course_utils.serving.index.recall_at_k`.
 """
 
 from __future__ import annotations
@@ -18,11 +21,12 @@ import numpy as np
 import pandas as pd
 
 from course_utils.exercises.checking import Case, CheckResult, check_function, with_reference
-from course_utils.serving import cache, rerank, service
+from course_utils.serving import cache, index, rerank, service
 
 __all__ = [
     "check_cache_hit_rate",
     "check_mmr_rerank",
+    "check_recall_at_k",
     "check_route_request",
     "check_stage_percentiles",
 ]
@@ -46,6 +50,13 @@ ROUTE_HINT = (
     "Three outcomes: 'personalised' when the user is known AND n_history >= min_history; "
     "otherwise 'cold_start_content' when there is at least one history item to build a "
     "content profile from; otherwise 'cold_start_popularity'."
+)
+
+RECALL_HINT = (
+    "For each query row, count how many of the first k exact items appear among the first "
+    "k approximate items (order does not matter: use sets or np.isin on that row only; -1 "
+    "means 'not found' and matches nothing), divide by k, and average over the rows. "
+    "Compare row by row: an item found for another query does not count."
 )
 
 
@@ -199,6 +210,50 @@ def check_route_request(fn: Callable) -> CheckResult:
     )
 
 
+# --------------------------------------------------------------------------- ANN recall
+def check_recall_at_k(fn: Callable) -> CheckResult:
+    """Check ``recall_at_k(approx, exact, k)`` against the course's ANN recall.
+
+    Examples
+    --------
+    >>> ok = check_recall_at_k(index.recall_at_k)  # doctest: +ELLIPSIS
+    ✅ recall_at_k: passed 8 checks
+    ...
+    """
+    rng = np.random.default_rng(66)
+    exact = np.array([[4, 1, 7], [2, 5, 9]])
+    big_exact = np.argsort(rng.random((50, 500)), axis=1)[:, :20]
+    big_approx = big_exact.copy()
+    lost = rng.random(big_approx.shape) < 0.15  # 15% of the true neighbours missed...
+    big_approx[lost] = 500 + rng.integers(0, 100, lost.sum())  # ...replaced by other items
+    big_approx = rng.permuted(big_approx, axis=1)  # and returned in another order
+    cases = [
+        Case(exact, exact, 3, label="identical results: 1.0"),
+        Case(exact[:, ::-1], exact, 3, label="same items in another order: 1.0"),
+        Case(np.array([[4, 8, 1], [9, 6, 3]]), exact, 3, label="2 of 3 and 1 of 3 found"),
+        Case(
+            np.array([[2, 5, 9], [4, 1, 7]]),
+            exact,
+            3,
+            label="each row holds the other query's items: 0.0",
+        ),
+        Case(
+            np.array([[4, -1, -1], [-1, -1, -1]]), exact, 3, label="-1 (not found) matches nothing"
+        ),
+        Case(
+            np.array([[7, 4, 1], [5, 0, 9]]),
+            exact,
+            2,
+            label="k=2: only the first two columns of each count",
+        ),
+        Case(exact, exact, 4, label="k larger than the results: ValueError"),
+        Case(big_approx, big_exact, 20, label="50 queries, top-20, about 15% missed (seed 66)"),
+    ]
+    return check_function(
+        fn, reference=index.recall_at_k, cases=cases, name="recall_at_k", hint=RECALL_HINT
+    )
+
+
 # --------------------------------------------------------------------------- cache hit rate
 def check_cache_hit_rate(fn: Callable) -> CheckResult:
     """Check ``cache_hit_rate(request_counts, capacity)`` against the serving package's.
@@ -231,3 +286,4 @@ with_reference(rerank.mmr_rerank)(check_mmr_rerank)
 with_reference(_reference_percentiles)(check_stage_percentiles)
 with_reference(service.route_request)(check_route_request)
 with_reference(cache.cache_hit_rate)(check_cache_hit_rate)
+with_reference(index.recall_at_k)(check_recall_at_k)

@@ -18,6 +18,8 @@ Read in this order:
    (``POST /recommend``, ``GET /healthz``, ``/readyz``, ``/metrics``), with body-size,
    timeout and concurrency limits; ``python -m course_utils.serving --artifacts DIR
    --port N [--workers N]``.
+7. :mod:`~course_utils.serving.index` - retrieval indexes for embedding retrievers at
+   catalogue scale: exact (numpy), HNSW and IVF (faiss), attached with :func:`attach_index`.
 """
 
 from course_utils.serving.artifacts import (
@@ -37,8 +39,14 @@ from course_utils.serving.http import (
     make_http_server,
     serve_in_background,
 )
+from course_utils.serving.index import ExactIndex, HNSWIndex, IVFIndex, load_index
 from course_utils.serving.loadtest import closed_loop_load, load_curve
-from course_utils.serving.pipeline import ServingPipeline, export_pipeline, retriever_scores
+from course_utils.serving.pipeline import (
+    ServingPipeline,
+    attach_index,
+    export_pipeline,
+    retriever_scores,
+)
 from course_utils.serving.rerank import min_max_scale, mmr_rerank
 from course_utils.serving.service import (
     COLD_START_CONTENT,
@@ -59,16 +67,21 @@ __all__ = [
     "ArtifactVersionError",
     "Artifacts",
     "BadRequest",
+    "ExactIndex",
+    "HNSWIndex",
+    "IVFIndex",
     "IncompleteArtifactError",
     "RecommendationService",
     "ResultCache",
     "ServerLimits",
     "ServingPipeline",
     "TreeEnsemble",
+    "attach_index",
     "closed_loop_load",
     "export_pipeline",
     "load_artifacts",
     "load_curve",
+    "load_index",
     "make_app",
     "make_http_server",
     "min_max_scale",

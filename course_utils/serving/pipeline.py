@@ -41,6 +41,11 @@ Components and their arrays:
 - ``ranker`` (optional): a :class:`~course_utils.serving.trees.TreeEnsemble`'s arrays plus
   ``feature_names``, its training columns in order (the config's ``ranker_features`` must
   equal them; see :mod:`course_utils.serving.checks` for every load-time check).
+- ``index.<name>`` (optional, embedding retrievers only): an approximate nearest-neighbour
+  index over the retriever's item factors (:mod:`course_utils.serving.index`, stored as
+  plain arrays), chosen by ``config["index"][name]`` (kind and parameters, so the
+  manifest records them) and added by :func:`attach_index`; the service then searches it
+  instead of scoring every item.
 
 "Kids-safe" uses the MovieLens ``Children`` genre as a stand-in for the maturity ratings
 a real catalogue carries.
@@ -48,6 +53,7 @@ a real catalogue carries.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -74,6 +80,7 @@ from course_utils.serving.trees import TreeEnsemble
 
 __all__ = [
     "ServingPipeline",
+    "attach_index",
     "export_pipeline",
     "retriever_arrays",
     "retriever_scores",
@@ -176,6 +183,19 @@ class ServingPipeline:
             got = comps[comp][key].shape
             if got != shape:
                 raise PipelineError(f"{comp}/{key}", f"must have shape {shape}; got {got}")
+        for name, spec in cfg.get("index", {}).items():
+            if cfg["retrievers"].get(name) != "embedding":
+                raise PipelineError(f"config/index/{name}", "an index needs an embedding retriever")
+            arrays = comps.get(f"index.{name}")
+            if arrays is None or "meta" not in arrays:
+                raise PipelineError(f"index.{name}", "component missing (with 'meta')")
+            meta = json.loads(str(arrays["meta"]))
+            if meta.get("kind") != spec.get("kind") or meta.get("n_items") != n_items:
+                raise PipelineError(
+                    f"index.{name}",
+                    f"holds a {meta.get('kind')!r} index over {meta.get('n_items')} items; "
+                    f"the config says {spec.get('kind')!r} over {n_items}",
+                )
         bounds = comps["catalogue"]["content_blocks"]
         columns = comps["catalogue"]["content_indices"]
         if (
@@ -338,6 +358,43 @@ def _catalogue(items: pd.DataFrame, item_ids: np.ndarray, popularity: np.ndarray
     }
 
 
+def attach_index(pipeline: ServingPipeline, retriever: str, kind, **params) -> ServingPipeline:
+    """Index an embedding retriever's item factors; returns a new pipeline.
+
+    ``kind`` is ``"exact"``, ``"hnsw"`` or ``"ivf"`` with its parameters
+    (:func:`course_utils.serving.index.make_index`), built here over the item factors,
+    or an index already built over them. It becomes the component ``index.<retriever>``
+    and ``config["index"][retriever]`` records kind and parameters.
+
+    Examples
+    --------
+    >>> from course_utils.models import ALS
+    >>> df = pd.DataFrame({"user_id": [1, 1, 2, 2], "item_id": [10, 20, 20, 30]})
+    >>> cat = pd.DataFrame({"item_id": [10, 20, 30], "title": list("ABC"),
+    ...     "genres": [["Drama"]] * 3, "tags": [[]] * 3, "year": pd.array([1990] * 3, dtype="Int64")})
+    >>> p = attach_index(export_pipeline(ALS(n_factors=4).fit(df), cat), "als", "hnsw", M=8)
+    >>> p.config["index"]
+    {'als': {'kind': 'hnsw', 'M': 8, 'ef_construction': 80, 'ef_search': 64}}
+    """
+    from course_utils.serving.index import make_index
+
+    if pipeline.config["retrievers"].get(retriever) != "embedding":
+        raise ValueError(
+            f"retriever must name an embedding retriever of the pipeline; got {retriever!r} "
+            f"(retrievers: {pipeline.config['retrievers']})"
+        )
+    if isinstance(kind, str):
+        index = make_index(kind, **params)
+        index.build(pipeline.components[f"retriever.{retriever}"]["item_factors"])
+    else:
+        index = kind
+    config = {**pipeline.config}
+    spec = {"kind": index.kind, **index.get_params()}
+    config["index"] = {**config.get("index", {}), retriever: spec}
+    components = {**pipeline.components, f"index.{retriever}": index.to_arrays()}
+    return ServingPipeline(components, config).validate()
+
+
 def export_pipeline(
     model: Recommender,
     items: pd.DataFrame,
@@ -346,6 +403,7 @@ def export_pipeline(
     dtype=None,
     tag_events: pd.DataFrame | None = None,
     as_of=None,
+    index: dict | None = None,
 ) -> ServingPipeline:
     """Copy a fitted model into a :class:`ServingPipeline`.
 
@@ -365,6 +423,9 @@ def export_pipeline(
         Point-in-time content: the catalogue's tags are rebuilt from the tags applied at or
         before ``as_of`` (the end of the training data), never later ones
         (:func:`course_utils.features.catalogue_as_of`).
+    index : dict, optional
+        ``{"kind": "hnsw", **params}``: an ANN index for every embedding retriever
+        (see :func:`attach_index`); default: exact scoring.
 
     Examples
     --------
@@ -410,4 +471,8 @@ def export_pipeline(
         FeatureStore(components["features"], config["ranker_features"])  # fails early if unservable
         components["ranker"] = TreeEnsemble.from_sklearn(model.ranker_).to_arrays()
         components["ranker"]["feature_names"] = np.array(config["ranker_features"], dtype=str)
-    return ServingPipeline(components, config).validate()
+    pipeline = ServingPipeline(components, config).validate()
+    for name, kind in config["retrievers"].items():
+        if index is not None and kind == "embedding":
+            pipeline = attach_index(pipeline, name, **index)
+    return pipeline

@@ -11,7 +11,9 @@ A request ``(user_id, recent history, k, context)`` goes through five timed stag
    (:func:`course_utils.models.top_k`); the union is the candidate set. Watched items
    and items the context filters out (kids profile) are removed *before* the top-N, so
    no candidate slot is wasted. Exact scoring costs ``n_items x d`` multiply-adds per
-   source; past a few million items an approximate nearest-neighbour index is needed;
+   source; past about a million items an approximate nearest-neighbour index is needed
+   (``config["index"]``, :mod:`course_utils.serving.index`): the embedding retriever then
+   searches it, drops blocked items and widens the search if too few remain;
 3. **features**: rows of the precomputed user and item tables (a feature store stand-in:
    dense arrays indexed through the id vocabularies), combined into the ranker's columns;
 4. **ranking**: the tree ensemble scores every candidate;
@@ -41,6 +43,7 @@ from course_utils.models.base import top_k
 from course_utils.models.vocab import Vocabulary
 from course_utils.serving.artifacts import Artifacts
 from course_utils.serving.feature_store import FeatureStore
+from course_utils.serving.index import index_from_arrays
 from course_utils.serving.pipeline import (
     HISTORY_KINDS,
     ServingPipeline,
@@ -237,6 +240,9 @@ class RecommendationService:
             (name, kind, _upcast(kind, c[f"retriever.{name}"]))
             for name, kind in cfg["retrievers"].items()
         ]
+        self._indexes = {  # ANN indexes of embedding retrievers (config "index")
+            name: index_from_arrays(c[f"index.{name}"]) for name in cfg.get("index", {})
+        }
         self.n_candidates = int(cfg["n_candidates"])
         self.ranking = cfg["ranking"]
         self._ranker = TreeEnsemble.from_arrays(c["ranker"]) if self.ranking == "ranker" else None
@@ -469,13 +475,19 @@ class RecommendationService:
         return sp.csr_matrix((val[order], idx[order], [0, len(idx)]), shape=(1, len(self.items)))
 
     def _retrieve(self, row: int, recent: np.ndarray, blocked: np.ndarray):
-        """Each retriever's exact top-N unblocked items, and their union (sorted).
+        """Each retriever's top-N unblocked items (exact, or from its ANN index), and their union.
 
         ``recent`` holds the request's items that are not in the stored history.
         """
         n = min(self.n_candidates, len(self.items))
         lists = []
         for name, kind, arrays in self._retrievers:
+            if name in self._indexes:  # approximate: search the index, drop blocked items
+                idx, val = self._indexes[name].search_filtered(
+                    arrays["user_factors"][row], n, blocked
+                )
+                lists.append((idx, val.astype(np.float64) / arrays["temperature"][0]))
+                continue
             history = (
                 self._history_row(name, arrays, row, recent) if kind in HISTORY_KINDS else None
             )
