@@ -100,7 +100,7 @@ def check_config(config, retriever_kinds) -> None:
     """
     if not isinstance(config, dict):
         raise PipelineError("config", f"must be a JSON object; got {type(config).__name__}")
-    allowed = {"retrievers", "n_candidates", "ranking", "ranker_features"}
+    allowed = {"retrievers", "n_candidates", "ranking", "ranker_features", "index"}
     for key in ("retrievers", "n_candidates", "ranking"):
         if key not in config:
             raise KeyError(f"pipeline config lacks {key!r}")
@@ -110,6 +110,7 @@ def check_config(config, retriever_kinds) -> None:
     retrievers = config["retrievers"]
     if not isinstance(retrievers, dict) or not retrievers:
         raise PipelineError("config.retrievers", f"must map names to kinds; got {retrievers!r:.80}")
+    _check_index_config(config.get("index", {}), retrievers)
     for name, kind in retrievers.items():
         if not NAME.match(str(name)):
             raise PipelineError(
@@ -153,6 +154,30 @@ def check_config(config, retriever_kinds) -> None:
             f"the serving path cannot compute {unservable} (known: the retrievers' "
             f"<name>_rank/<name>_score for {sorted(retrievers)} and {list(SERVING_FEATURES)})",
         )
+
+
+INDEX_KINDS = ("exact", "hnsw", "ivf")  # course_utils.serving.index.INDEX_KINDS
+
+
+def _check_index_config(index: object, retrievers: dict) -> None:
+    """``config.index``: retriever name -> {"kind": ..., parameters}, embedding retrievers only."""
+    if not isinstance(index, dict):
+        raise PipelineError("config.index", f"must map retriever names to specs; got {index!r:.80}")
+    for name, spec in index.items():
+        where = f"config.index.{name}"
+        if retrievers.get(name) != "embedding":
+            raise PipelineError(where, "an index needs an embedding retriever of that name")
+        if not isinstance(spec, dict) or spec.get("kind") not in INDEX_KINDS:
+            raise PipelineError(where, f"must be a dict whose 'kind' is one of {INDEX_KINDS}")
+        for key, value in spec.items():
+            if key == "kind":
+                continue
+            if (
+                not NAME.match(str(key))
+                or isinstance(value, bool)
+                or not (value is None or (isinstance(value, (int, float)) and np.isfinite(value)))
+            ):
+                raise PipelineError(f"{where}.{key}", f"must be a finite number; got {value!r:.40}")
 
 
 def _check_kind(where: str, arr: np.ndarray, kinds: str) -> None:

@@ -160,6 +160,7 @@ def _expected_files(config: dict) -> set[str]:
     comps = {"catalogue", "users"} | {f"retriever.{name}" for name in config["retrievers"]}
     if config["ranking"] == "ranker":
         comps |= {"features", "ranker"}
+    comps |= {f"index.{name}" for name in config.get("index", {})}
     return {f"{c}.npz" for c in comps}
 
 
@@ -200,11 +201,12 @@ def check_files(manifest: dict, directory: Path, path: Path) -> None:
     for name in files:
         component = name.removesuffix(".npz")
         kind = manifest["config"]["retrievers"].get(component.removeprefix("retriever."))
-        needed = (
-            RETRIEVER_ARRAYS[kind]
-            if component.startswith("retriever.")
-            else REQUIRED_ARRAYS[component]
-        )
+        if component.startswith("index."):
+            needed = ("meta",)  # the index checks its own arrays against its meta on load
+        elif component.startswith("retriever."):
+            needed = RETRIEVER_ARRAYS[kind]
+        else:
+            needed = REQUIRED_ARRAYS[component]
         lacking = sorted(set(needed) - set(files[name]["arrays"]))
         if lacking:
             raise IncompleteArtifactError(f"{path}: component {component!r} lacks arrays {lacking}")
