@@ -109,7 +109,7 @@ class SparkALS(Recommender):
         alpha: float = 1.0,
         iterations: int = 15,
         use_ratings: bool = True,
-        n_blocks: int = 4,
+        n_blocks: int = 2,
         checkpoint_interval: int = 10,
         random_state: int = 0,
     ) -> None:

