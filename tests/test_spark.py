@@ -16,10 +16,15 @@ import pytest
 from course_utils import schema as S
 from tests.conftest import requires_movielens
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("pyspark") is None,
-    reason="pyspark not installed: the Spark appendix needs `pip install -r requirements-spark.txt`",
-)
+pytestmark = [
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None,
+        reason="pyspark not installed: the Spark appendix needs `pip install -r requirements-spark.txt`",
+    ),
+    # pyspark 4.3 on pandas 3 (see course_utils.scale.spark): known, harmless here
+    pytest.mark.filterwarnings("ignore:PySpark does not yet fully support:FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated"),
+]
 
 CUTOFF = "2015-01-01"
 
@@ -188,7 +193,11 @@ def test_features_use_only_the_past(spark):
     )
     cutoff = "1970-01-04"
     later = df.assign(
-        **{S.TIMESTAMP: df[S.TIMESTAMP].where(df[S.TIMESTAMP] < cutoff, df[S.TIMESTAMP] + pd.Timedelta(days=9))}
+        **{
+            S.TIMESTAMP: df[S.TIMESTAMP].where(
+                df[S.TIMESTAMP] < cutoff, df[S.TIMESTAMP] + pd.Timedelta(days=9)
+            )
+        }
     )
     sitems = to_spark_items(spark, items)
     for fn, key in ((user_features_sql, S.USER_ID), (item_features_sql, S.ITEM_ID)):
@@ -235,7 +244,8 @@ def test_nightly_batch_schema_partitioning_and_unseen(spark, tmp_path):
         model.spark_model_, to_spark_interactions(spark, train), tmp_path / "c", n=20, n_buckets=4
     )
     assert info["users"] == train[S.USER_ID].nunique()
-    assert info["rows"] == 20 * info["users"] - info["short_users"] * 0 or info["short_users"] > 0
+    full = info["users"] - info["short_users"]
+    assert 20 * full <= info["rows"] < 20 * full + 20 * info["short_users"] + 1
     folders = sorted(p.name for p in (tmp_path / "c").iterdir() if p.is_dir())
     assert folders == [f"bucket={b}" for b in range(4)]
     schema = pq.read_schema(next((tmp_path / "c" / "bucket=0").glob("*.parquet")))

@@ -20,6 +20,7 @@ SECTIONS = (
     "serving",  # latency, capacity and scaling (step 6)
     "monitoring",  # log summaries (step 7)
     "results",  # the README's headline table: every model, NDCG@10 with its interval
+    "spark",  # appendix A1: ALS + nightly batch on Spark vs numpy (needs requirements-spark.txt)
 )
 
 

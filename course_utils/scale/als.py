@@ -31,6 +31,7 @@ from course_utils.models.base import Recommender
 
 __all__ = [
     "SparkALS",
+    "fit_mllib_als",
     "mllib_reg_param",
     "nightly_batch",
     "read_candidates",
@@ -55,9 +56,7 @@ def mllib_reg_param(regularization: float, n_interactions: int, n_users: int) ->
     if not regularization > 0:
         raise ValueError(f"regularization must be > 0; got {regularization}")
     if n_users < 1 or n_interactions < n_users:
-        raise ValueError(
-            f"need n_interactions >= n_users >= 1; got {n_interactions} and {n_users}"
-        )
+        raise ValueError(f"need n_interactions >= n_users >= 1; got {n_interactions} and {n_users}")
     return float(regularization) * n_users / n_interactions
 
 
@@ -134,8 +133,6 @@ class SparkALS(Recommender):
 
     def _fit(self, X: sp.csr_matrix, interactions: pd.DataFrame) -> None:
         self._check_params()
-        from pyspark.ml.recommendation import ALS as MLlibALS
-
         from course_utils.scale.spark import spark_session
 
         values = X.tocoo()
@@ -151,35 +148,70 @@ class SparkALS(Recommender):
                 }
             )
         if frame[S.RATING].min() < 0:
-            raise ValueError(f"interaction values must be >= 0; got minimum {frame[S.RATING].min()}")
+            raise ValueError(
+                f"interaction values must be >= 0; got minimum {frame[S.RATING].min()}"
+            )
         for col in (S.USER_ID, S.ITEM_ID):
             if frame[col].max() > _INT_MAX or frame[col].min() < 0:
                 raise ValueError(f"MLlib ALS needs {col} in [0, {_INT_MAX}]; got out-of-range ids")
         frame = frame.astype({S.USER_ID: np.int32, S.ITEM_ID: np.int32, S.RATING: np.float32})
-        spark = spark_session()
-        sdf = spark.createDataFrame(frame)
+        sdf = spark_session().createDataFrame(frame)
         self.reg_param_ = mllib_reg_param(self.regularization, len(frame), len(self.users_))
-        estimator = MLlibALS(
-            rank=int(self.n_factors),
-            maxIter=int(self.iterations),
-            regParam=self.reg_param_,
-            alpha=float(self.alpha),
-            implicitPrefs=True,
-            numUserBlocks=int(self.n_blocks),
-            numItemBlocks=int(self.n_blocks),
-            checkpointInterval=int(self.checkpoint_interval),
-            seed=int(self.random_state),
-            userCol=S.USER_ID,
-            itemCol=S.ITEM_ID,
-            ratingCol=S.RATING,
-            coldStartStrategy="drop",
+        self.spark_model_ = fit_mllib_als(
+            sdf,
+            n_factors=self.n_factors,
+            reg_param=self.reg_param_,
+            alpha=self.alpha,
+            iterations=self.iterations,
+            n_blocks=self.n_blocks,
+            checkpoint_interval=self.checkpoint_interval,
+            random_state=self.random_state,
         )
-        self.spark_model_ = estimator.fit(sdf)
         self.user_factors_ = _aligned(self.spark_model_.userFactors, self.users_, self.n_factors)
         self.item_factors_ = _aligned(self.spark_model_.itemFactors, self.items_, self.n_factors)
 
     def _score(self, user_index: np.ndarray) -> np.ndarray:
         return self.user_factors_[user_index] @ self.item_factors_.T
+
+
+def fit_mllib_als(
+    sdf,
+    *,
+    n_factors: int,
+    reg_param: float,
+    alpha: float,
+    iterations: int,
+    n_blocks: int = 2,
+    checkpoint_interval: int = 10,
+    random_state: int = 0,
+):
+    """Train MLlib's implicit ALS on a Spark DataFrame (``user_id``, ``item_id``, ``rating``).
+
+    Returns the ``pyspark.ml.recommendation.ALSModel``. :class:`SparkALS` calls this;
+    the scaling benchmark calls it directly on data read from Parquet.
+
+    Examples
+    --------
+    >>> model = fit_mllib_als(sdf, n_factors=8, reg_param=0.1, alpha=1.0, iterations=3)  # doctest: +SKIP
+    """
+    from pyspark.ml.recommendation import ALS as MLlibALS
+
+    estimator = MLlibALS(
+        rank=int(n_factors),
+        maxIter=int(iterations),
+        regParam=float(reg_param),
+        alpha=float(alpha),
+        implicitPrefs=True,
+        numUserBlocks=int(n_blocks),
+        numItemBlocks=int(n_blocks),
+        checkpointInterval=int(checkpoint_interval),
+        seed=int(random_state),
+        userCol=S.USER_ID,
+        itemCol=S.ITEM_ID,
+        ratingCol=S.RATING,
+        coldStartStrategy="drop",
+    )
+    return estimator.fit(sdf)
 
 
 def _aligned(factors, vocab, rank: int) -> np.ndarray:
@@ -239,7 +271,11 @@ def nightly_batch(
         if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ValueError(f"{name} must be an int >= 1; got {value!r}")
     oversample = n if oversample is None else oversample
-    if isinstance(oversample, bool) or not isinstance(oversample, (int, np.integer)) or oversample < 0:
+    if (
+        isinstance(oversample, bool)
+        or not isinstance(oversample, (int, np.integer))
+        or oversample < 0
+    ):
         raise ValueError(f"oversample must be an int >= 0; got {oversample!r}")
     from pyspark.sql import Window
     from pyspark.sql import functions as F
@@ -255,7 +291,8 @@ def nightly_batch(
         "pos",
     )
     pairs = seen.select(
-        F.col(S.USER_ID).cast("long").alias(S.USER_ID), F.col(S.ITEM_ID).cast("long").alias(S.ITEM_ID)
+        F.col(S.USER_ID).cast("long").alias(S.USER_ID),
+        F.col(S.ITEM_ID).cast("long").alias(S.ITEM_ID),
     )
     unseen = exploded.join(pairs, [S.USER_ID, S.ITEM_ID], "left_anti")
     order = Window.partitionBy(S.USER_ID).orderBy(F.col(S.SCORE).desc(), S.ITEM_ID)

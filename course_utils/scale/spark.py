@@ -215,7 +215,9 @@ def spark_session(
     >>> spark.sql("SELECT 1 AS x").collect()[0].x  # doctest: +SKIP
     1
     """
-    if not (cores == "*" or (isinstance(cores, int) and not isinstance(cores, bool) and cores >= 1)):
+    if not (
+        cores == "*" or (isinstance(cores, int) and not isinstance(cores, bool) and cores >= 1)
+    ):
         raise ValueError(f"cores must be '*' or an int >= 1; got {cores!r}")
     if not isinstance(shuffle_partitions, int) or shuffle_partitions < 1:
         raise ValueError(f"shuffle_partitions must be an int >= 1; got {shuffle_partitions!r}")
@@ -229,8 +231,10 @@ def spark_session(
     (conf_dir / "log4j2.properties").write_text(_LOG4J)
     # pyspark 4.3 warns on every pandas conversion that pandas 3 is "not yet fully
     # supported"; the appendix's tests compare every Spark result it uses with the pandas
-    # one under pandas 3, so this one message is silenced for the process.
+    # one under pandas 3, so these two messages are silenced for the process.
     warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+    # ... and its pandas conversions still pass astype(copy=False), deprecated in pandas 3
+    warnings.filterwarnings("ignore", "The copy keyword is deprecated", module="pyspark")
     from pyspark.sql import SparkSession
 
     builder = (

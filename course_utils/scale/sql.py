@@ -158,10 +158,7 @@ def user_features_sql(interactions, items, cutoff):
     total = sum((F.coalesce(F.col(f"`{g}`"), F.lit(0.0)) for g in names), F.lit(0.0))
     affinity = per_genre.select(
         S.USER_ID,
-        *[
-            (F.coalesce(F.col(f"`{g}`"), F.lit(0.0)) / total).alias(f"genre_aff_{g}")
-            for g in names
-        ],
+        *[(F.coalesce(F.col(f"`{g}`"), F.lit(0.0)) / total).alias(f"genre_aff_{g}") for g in names],
     )
     years = (
         past.select(S.USER_ID, S.ITEM_ID)
@@ -170,7 +167,9 @@ def user_features_sql(interactions, items, cutoff):
         .agg(F.percentile(F.col(S.YEAR).cast("double"), F.lit(0.5)).alias("median_year"))
     )
     out = activity.join(affinity, S.USER_ID, "left").join(years, S.USER_ID, "left")
-    aff_cols = [F.coalesce(F.col(f"genre_aff_{g}"), F.lit(0.0)).alias(f"genre_aff_{g}") for g in names]
+    aff_cols = [
+        F.coalesce(F.col(f"genre_aff_{g}"), F.lit(0.0)).alias(f"genre_aff_{g}") for g in names
+    ]
     return out.select(
         S.USER_ID,
         "n_interactions",
@@ -218,16 +217,15 @@ def item_features_sql(
     )
     global_mean = past.agg(F.avg(rating).alias("global_mean"))
     names = _genre_names(items)
-    genre_cols = [
-        F.array_contains(S.GENRES, g).cast("double").alias(f"genre_{g}") for g in names
-    ]
+    genre_cols = [F.array_contains(S.GENRES, g).cast("double").alias(f"genre_{g}") for g in names]
     n = F.coalesce(F.col("n_ratings"), F.lit(0)).cast("double")
     if shrinkage == 0:
         shrunk = F.col("mean_rating")
     else:
-        shrunk = (F.coalesce(F.col("mean_rating"), F.lit(0.0)) * n + F.lit(float(shrinkage)) * F.col(
-            "global_mean"
-        )) / (n + F.lit(float(shrinkage)))
+        shrunk = (
+            F.coalesce(F.col("mean_rating"), F.lit(0.0)) * n
+            + F.lit(float(shrinkage)) * F.col("global_mean")
+        ) / (n + F.lit(float(shrinkage)))
     year = F.col(S.YEAR).cast("double")
     out = items.join(stats, S.ITEM_ID, "left").crossJoin(F.broadcast(global_mean))
     return out.select(
