@@ -32,12 +32,12 @@ import pandas as pd
 from pyspark.sql import Window
 from pyspark.sql import functions as F
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.data import load_movielens
 from course_utils.exercises.stepA1 import check_spark_split, check_user_activity_sql
 from course_utils.features import user_activity
 from course_utils.scale.spark import spark_session, stop_spark, to_spark_interactions
-from course_utils.splits import benchmark_split
+from course_utils.data import benchmark_split
 
 spark = spark_session(cores=2)
 ratings = load_movielens().interactions

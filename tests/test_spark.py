@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from tests.conftest import requires_movielens
 
 pytestmark = [
@@ -98,9 +98,9 @@ def test_session_arguments_are_checked():
 
 # --------------------------------------------------------------------------- split
 def test_split_matches_pandas_on_a_tiny_frame(spark):
+    from course_utils.data import per_user_temporal_split
     from course_utils.scale.spark import to_pandas_interactions, to_spark_interactions
     from course_utils.scale.sql import per_user_split_sql
-    from course_utils.splits import per_user_temporal_split
 
     df = _tiny()
     train, test = per_user_split_sql(to_spark_interactions(spark, df), 0.6)
@@ -125,9 +125,9 @@ def test_split_rejects_bad_fraction(spark):
 
 @requires_movielens
 def test_split_equals_benchmark_split_row_for_row(spark, movielens):
+    from course_utils.data import benchmark_split
     from course_utils.scale.spark import to_pandas_interactions, to_spark_interactions
     from course_utils.scale.sql import per_user_split_sql
-    from course_utils.splits import benchmark_split
 
     want = benchmark_split()
     train, test = per_user_split_sql(to_spark_interactions(spark, movielens.interactions))
@@ -233,9 +233,9 @@ def test_mllib_als_ndcg_within_5_percent_of_course_als(spark, benchmark):
 def test_nightly_batch_schema_partitioning_and_unseen(spark, tmp_path):
     import pyarrow.parquet as pq
 
+    from course_utils.data import make_synthetic
     from course_utils.scale.als import CANDIDATE_COLUMNS, SparkALS, nightly_batch, read_candidates
     from course_utils.scale.spark import to_spark_interactions
-    from course_utils.synthetic import make_synthetic
 
     ds = make_synthetic(n_users=300, n_items=200, n_interactions=6000, random_state=3)
     train = ds.interactions

@@ -74,7 +74,7 @@ def _vm_hwm_bytes(pid: int | str = "self") -> int:
 
 
 def _data(size: int):
-    from course_utils.synthetic import make_synthetic
+    from course_utils.data import make_synthetic
 
     return make_synthetic(**scale_for(size), random_state=0).interactions
 
@@ -83,7 +83,7 @@ def _child_numpy(size: int, out_dir: Path) -> dict:
     import pandas as pd
     from threadpoolctl import threadpool_limits
 
-    from course_utils import schema as S
+    from course_utils.data import schema as S
     from course_utils.models import ALS
 
     train = _data(size)[[S.USER_ID, S.ITEM_ID]]
@@ -108,7 +108,7 @@ def _child_numpy(size: int, out_dir: Path) -> dict:
 
 
 def _child_spark(size: int, out_dir: Path) -> dict:
-    from course_utils import schema as S
+    from course_utils.data import schema as S
     from course_utils.scale.als import fit_mllib_als, mllib_reg_param, nightly_batch
     from course_utils.scale.metrics import StageMeter
     from course_utils.scale.spark import spark_session, stop_spark

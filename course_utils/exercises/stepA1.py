@@ -5,10 +5,10 @@ Spark DataFrames and compares the collected result with the course's pandas code
 
 * ``spark_split(interactions, train_frac)``: the per-user temporal split as a Spark
   window query, returning ``(train, test)`` Spark DataFrames; checked against
-  :func:`course_utils.splits.per_user_temporal_split`;
+  :func:`course_utils.data.splits.per_user_temporal_split`;
 * ``user_activity_sql(interactions, cutoff)``: point-in-time user activity in Spark SQL
   (``user_id``, ``n_interactions``, ``mean_rating``, ``days_since_last``), checked
-  against :func:`course_utils.features.user_activity`.
+  against :func:`course_utils.features.point_in_time.user_activity`.
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
-from course_utils import features, splits
-from course_utils import schema as S
+from course_utils import features
+from course_utils.data import schema as S
+from course_utils.data import splits
 from course_utils.exercises.checking import Case, CheckResult, check_function
 from course_utils.exercises.step03 import _frame, _random_frame
 

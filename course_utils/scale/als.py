@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 from course_utils.models.base import Recommender
 
 __all__ = [

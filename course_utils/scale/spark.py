@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
+from course_utils.data import schema as S
 
 __all__ = [
     "DRIVER_MEMORY",

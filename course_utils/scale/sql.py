@@ -4,10 +4,10 @@ Each function takes Spark DataFrames (see :func:`course_utils.scale.spark.to_spa
 and returns a Spark DataFrame computing exactly what the pandas version in the course
 computes, so the tests can compare them row for row:
 
-- :func:`per_user_split_sql` = :func:`course_utils.splits.per_user_temporal_split`
+- :func:`per_user_split_sql` = :func:`course_utils.data.splits.per_user_temporal_split`
   (window functions over each user's rows ordered by ``(timestamp, item_id)``);
-- :func:`user_features_sql` = :func:`course_utils.features.user_features`;
-- :func:`item_features_sql` = :func:`course_utils.features.item_features`.
+- :func:`user_features_sql` = :func:`course_utils.features.point_in_time.user_features`;
+- :func:`item_features_sql` = :func:`course_utils.features.point_in_time.item_features`.
 
 On a cluster each ``PARTITION BY user_id`` window and each ``GROUP BY`` is one shuffle:
 rows are hashed by key to ``spark.sql.shuffle.partitions`` partitions, then each partition
@@ -21,8 +21,8 @@ import uuid
 import numpy as np
 import pandas as pd
 
-from course_utils import schema as S
-from course_utils.features import _as_cutoff
+from course_utils.data import schema as S
+from course_utils.features._common import _as_cutoff
 
 __all__ = [
     "SPLIT_SQL",
@@ -61,7 +61,7 @@ def per_user_split_sql(interactions, train_frac: float = 0.8):
     """Per-user temporal split in Spark SQL: ``(train, test)`` Spark DataFrames.
 
     Each user's first ``ceil(train_frac * n)`` rows by ``(timestamp, item_id)`` go to
-    train, as in :func:`course_utils.splits.per_user_temporal_split` (the same
+    train, as in :func:`course_utils.data.splits.per_user_temporal_split` (the same
     ``- 1e-9`` guard against float round-up, in double precision).
 
     Parameters
@@ -119,7 +119,7 @@ def _genre_names(items) -> list[str]:
 
 
 def user_features_sql(interactions, items, cutoff):
-    """Point-in-time user features in Spark SQL (:func:`course_utils.features.user_features`).
+    """Point-in-time user features in Spark SQL (:func:`course_utils.features.point_in_time.user_features`).
 
     Columns: ``user_id``, ``n_interactions``, ``mean_rating``, ``rating_std`` (population),
     ``days_since_last``, ``days_since_first``, one ``genre_aff_<Genre>`` per catalogue
@@ -185,7 +185,7 @@ def user_features_sql(interactions, items, cutoff):
 def item_features_sql(
     interactions, items, cutoff, *, recent_days: float = 30, shrinkage: float = 10.0
 ):
-    """Point-in-time item features in Spark SQL (:func:`course_utils.features.item_features`).
+    """Point-in-time item features in Spark SQL (:func:`course_utils.features.point_in_time.item_features`).
 
     One row per catalogue item: ``n_interactions``, ``n_recent`` (in
     ``[cutoff - recent_days, cutoff)``), ``n_ratings``, ``mean_rating``,
