@@ -378,7 +378,10 @@ print(sizing.to_string())
 # needs a checkpoint directory (the course session sets one).
 
 # %%
+import shutil
+
 stop_spark()
+shutil.rmtree(out.parent, ignore_errors=True)  # the candidates written in section 4
 
 # %% [markdown]
 # ## What a production team would do
