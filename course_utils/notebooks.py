@@ -48,7 +48,10 @@ Runs, from the repository root and in this order, continuing after a failure:
    on the notebook folders that contain notebooks (skipped with a note when none do).
 
 ``test --colab`` runs only steps 4 and 5, with ``--nbval-lax`` (outputs produced on the
-current stack are not expected to match Colab's byte for byte). The notebook kernels never
+current stack are not expected to match Colab's byte for byte). Both leave the Spark
+appendix notebooks (:data:`APPENDIX_SPARK_GLOB`) out of nbval: they need the optional
+Spark extra. ``test --spark`` runs just the Spark unit tests (:data:`SPARK_TESTS`) and
+strict nbval on those appendix notebooks, in an environment with ``requirements-spark.txt``. The notebook kernels never
 see ``MPLBACKEND``: ``MPLBACKEND=Agg`` would replace the inline backend, so figures would
 vanish from the outputs and strict comparisons would fail.
 
@@ -79,6 +82,13 @@ LINT_TARGETS: tuple[str, ...] = ("course_utils", "tests", *NOTEBOOK_FOLDERS)
 
 PAIR_EXCLUDES: tuple[str, ...] = tuple(f"{folder}/*.py" for folder in NOTEBOOK_FOLDERS)
 """Ruff exclude patterns for the jupytext pairs."""
+
+APPENDIX_SPARK_GLOB: str = "A1_*.ipynb"
+"""Appendix notebooks that need the Spark extra (``requirements-spark.txt``): the main and
+Colab legs leave them out of nbval; ``test --spark`` runs only them."""
+
+SPARK_TESTS: tuple[str, ...] = ("tests/test_spark.py", "tests/test_exercises_stepA1.py")
+"""Unit tests of the Spark extra (they skip themselves without pyspark)."""
 
 MAX_NOTEBOOK_BYTES: int = 1_500_000
 """Size guard: a committed notebook must stay below 1.5 MB."""
@@ -615,6 +625,35 @@ def _colab_warning_filters() -> list[str]:
     return ["-W", "ignore::pyparsing.warnings.PyparsingDeprecationWarning"]
 
 
+def _spark_notebooks(root: Path) -> list[Path]:
+    return [p for f in NOTEBOOK_FOLDERS for p in sorted((root / f).glob(APPENDIX_SPARK_GLOB))]
+
+
+def cmd_test_spark() -> int:
+    """``test --spark``: the Spark unit tests and strict nbval of the Spark appendix."""
+    root = find_repo_root()
+    unit_env = dict(os.environ)
+    unit_env.setdefault("MPLBACKEND", "Agg")
+    steps = [
+        _run_step(
+            "spark unit tests",
+            [sys.executable, "-m", "pytest", "-rs", *SPARK_TESTS],
+            root,
+            env=unit_env,
+        )
+    ]
+    notebooks = [_display(p, root) for p in _spark_notebooks(root)]
+    command = [sys.executable, "-m", "pytest", "--nbval", "--nbval-current-env"]
+    command += ["--nbval-sanitize-with", SANITIZE_CONFIG, *notebooks]
+    steps.append(_run_step("spark notebooks (--nbval)", command, root, env=_kernel_env()))
+    print("\n==> summary")
+    for step in steps:
+        print(f"    {step.status:<8} {step.name:<28} {step.seconds:7.1f} s")
+    failed = [s.name for s in steps if s.status == "FAILED"]
+    print(f"test --spark: {'FAILED: ' + ', '.join(failed) if failed else 'all steps passed'}")
+    return 1 if failed else 0
+
+
 def cmd_test(*, colab: bool) -> int:
     """``test``: run the checks CI runs; return 0 only if every step passed."""
     root = find_repo_root()
@@ -664,6 +703,8 @@ def cmd_test(*, colab: bool) -> int:
             "--nbval-current-env",
             "--nbval-sanitize-with",
             SANITIZE_CONFIG,
+            # the Spark appendix needs requirements-spark.txt: `test --spark` runs it
+            *(f"--ignore={_display(p, root)}" for p in _spark_notebooks(root)),
             *folders,
         ]
         steps.append(_run_step(label, command, root, env=_kernel_env()))
@@ -714,6 +755,12 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Colab leg: unit tests and --nbval-lax only (no lint or pair checks)",
     )
+    test.add_argument(
+        "--spark",
+        action="store_true",
+        help="Spark leg: the Spark unit tests and strict nbval of the Spark appendix only",
+    )
+
     colab = sub.add_parser("colab-setup", help="run the Colab setup cell here, from a local path")
     colab.add_argument("--from", dest="source_dir", help="package source (default: the repo)")
 
@@ -745,6 +792,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_colab_setup(args.source_dir)
         if args.command == "site":
             return cmd_site(template=args.template, strict=args.strict)
+        if args.spark:
+            return cmd_test_spark()
         return cmd_test(colab=args.colab)
     except (FileNotFoundError, ValueError) as error:
         print(f"{args.command}: error: {error}", file=sys.stderr)

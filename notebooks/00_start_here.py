@@ -15,6 +15,8 @@
 # 6. [Step 6 · Deployment and serving](06_deployment.ipynb) · [exercises](../exercises/06_deployment.ipynb)
 # 7. [Step 7 · Monitoring and maintenance](07_monitoring.ipynb) · [exercises](../exercises/07_monitoring.ipynb)
 #
+# Optional, after step 7: [Appendix A1 · Scaling out on Apache Spark](A1_scaling_out.ipynb) · [exercises](../exercises/A1_scaling_out.ipynb) (needs `pip install -r requirements-spark.txt`)
+#
 # **Which file to open.** Open the `.ipynb` notebooks (the notebook icon in the file browser).
 # Each has a `.py` twin next to it, a plain-text copy for reviewing changes; if you open one
 # with *Open With > Jupytext Notebook* it shows the same notebook, paired with the `.ipynb`.

@@ -21,6 +21,7 @@ SECTIONS = (
     "ann",  # approximate nearest neighbours vs exact search at 1M titles (step 6)
     "monitoring",  # log summaries (step 7)
     "results",  # the README's headline table: every model, NDCG@10 with its interval
+    "spark",  # appendix A1: ALS + nightly batch on Spark vs numpy (needs requirements-spark.txt)
 )
 
 
