@@ -97,6 +97,7 @@ def closed_loop_load(
             for _ in range(warmup):
                 _send(conn, path, body_of(next_index()))
             barrier.wait()
+            go.wait()  # the clock starts once every client is warm
             while time.perf_counter() < stop_at[0]:
                 with lock:
                     if len(latencies) + errors[0] >= max_requests:
@@ -114,12 +115,14 @@ def closed_loop_load(
             conn.close()
 
     barrier = threading.Barrier(concurrency + 1)
+    go = threading.Event()
     threads = [threading.Thread(target=client, daemon=True) for _ in range(concurrency)]
     for th in threads:
         th.start()
     barrier.wait()
     begin = time.perf_counter()
     stop_at[0] = begin + duration_s
+    go.set()
     for th in threads:
         th.join(timeout=duration_s + timeout_s + 5.0)
     seconds = time.perf_counter() - begin
