@@ -562,6 +562,9 @@ def cmd_colab_setup(source_dir: str | None) -> int:
     local = Path(source_dir or root).resolve()
     cells: dict[str, list[Path]] = {}
     for notebook in notebook_paths(root):
+        if notebook.name.startswith("A"):  # optional appendices need an extra (e.g. Spark)
+            print(f"colab-setup: {_display(notebook, root)}: appendix, not part of this leg")
+            continue
         cells.setdefault(colab_setup_source(notebook), []).append(notebook)
     failures = 0
     for source, paths in cells.items():
