@@ -83,7 +83,13 @@ def test_a_good_request(served):
         (None, b'{"user_id": 1, "surprise": 1}', "surprise is not a request field"),
         (None, b'{"user_id": 1' + b"0" * 30 + b"}", "user_id must fit in 64 bits"),
         (None, b'{"user_id": 1' + b"0" * 5000 + b"}", "not valid JSON"),
-        (None, b'{"user_id": 1, "context": ' + b"[" * 5000 + b"]" * 5000 + b"}", "not valid JSON"),
+        # 5,000 levels: Python 3.11's parser gives up (not valid JSON), 3.13's parses it and
+        # the schema rejects the list; either way a 400 that says why
+        (
+            None,
+            b'{"user_id": 1, "context": ' + b"[" * 5000 + b"]" * 5000 + b"}",
+            ("not valid JSON", "context must be a JSON object"),
+        ),
         (None, b'{"user_id": 1, "context": {"a": ' + b"[" * 500 + b"]" * 500 + b"}}", None),
         (None, b'{"user_id": 1, "context": {"mmr_lambda": NaN}}', "mmr_lambda"),
         (None, b'{"user_id": 1, "history": [1, "2"]}', "history.1 must be an integer"),
@@ -97,7 +103,8 @@ def test_bad_requests_get_400_with_the_reason(served, payload, raw, message):
         assert status == 200, body
         return
     assert status == 400
-    assert message in body["error"]
+    messages = message if isinstance(message, tuple) else (message,)
+    assert any(m in body["error"] for m in messages), body["error"]
 
 
 def test_wrong_routes_methods_and_sizes(served):
